@@ -1,0 +1,3 @@
+from remixcheck.cli import main
+
+main()

@@ -1,0 +1,162 @@
+"""One request + response pair, with credentials redacted at construction."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    import httpx
+
+SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "api-key", "x-api-key", "cookie", "set-cookie"})
+REDACTED = "<redacted>"
+
+
+def redact_header(name: str, value: str) -> str:
+    """Keep the auth scheme (so "is it Bearer?" stays answerable) and drop the secret."""
+    if name.lower() not in SECRET_HEADERS:
+        return value
+    scheme, sep, _ = value.strip().partition(" ")
+    if sep and name.lower() in ("authorization", "proxy-authorization"):
+        return f"{scheme} {REDACTED}"
+    return REDACTED
+
+
+def normalize_headers(headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Lower-case names, secrets redacted; repeated headers joined as HTTP allows."""
+    items = headers.items() if isinstance(headers, Mapping) else headers
+    out: dict[str, str] = {}
+    for name, value in items:
+        key = str(name).lower()
+        val = redact_header(key, str(value))
+        out[key] = f"{out[key]}, {val}" if key in out else val
+    return out
+
+
+def auth_facts(headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> tuple[str | None, str | None]:
+    """(scheme, key prefix up to 11 chars) of the Authorization header, read before redaction."""
+    items = headers.items() if isinstance(headers, Mapping) else headers
+    for name, value in items:
+        if str(name).lower() == "authorization":
+            scheme, _, token = str(value).strip().partition(" ")
+            return scheme, token.strip()[:11] if token.strip() else ""
+    return None, None
+
+
+def media_type(headers: Mapping[str, str]) -> str | None:
+    value = headers.get("content-type")
+    if value is None:
+        return None
+    return value.split(";", 1)[0].strip().lower()
+
+
+@dataclass(slots=True)
+class Request:
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: Any = None  # decoded JSON value when body_raw is False, else str/bytes/None
+    body_raw: bool = True
+    auth_scheme: str | None = None  # scheme of the Authorization header, if any
+    key_prefix: str | None = None  # first characters of the key, never the whole key
+
+    @property
+    def path(self) -> str:
+        """The raw (still percent-encoded) path of the URL."""
+        return urlsplit(self.url).path or "/"
+
+
+@dataclass(slots=True)
+class Response:
+    status: int
+    headers: dict[str, str]
+    body: Any = None
+    body_raw: bool = True
+    truncated: bool = False  # the body was cut at a size cap before it ended
+    elapsed_ms: float | None = None
+
+
+@dataclass(slots=True)
+class Exchange:
+    request: Request
+    response: Response | None
+    source: str = ""  # where it came from: "file.har#12", "live"
+    notes: list[str] = field(default_factory=list)
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        method: str,
+        url: str,
+        request_headers: Mapping[str, str] | Iterable[tuple[str, str]],
+        request_body: Any,
+        request_body_raw: bool,
+        status: int | None,
+        response_headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
+        response_body: Any = None,
+        response_body_raw: bool = True,
+        truncated: bool = False,
+        source: str = "",
+    ) -> Exchange:
+        raw_headers = list(request_headers.items() if isinstance(request_headers, Mapping) else request_headers)
+        scheme, prefix = auth_facts(raw_headers)
+        req = Request(
+            method=method.upper(),
+            url=url,
+            headers=normalize_headers(raw_headers),
+            body=request_body,
+            body_raw=request_body_raw,
+            auth_scheme=scheme,
+            key_prefix=prefix,
+        )
+        resp = None
+        if status is not None:
+            resp = Response(
+                status=int(status),
+                headers=normalize_headers(response_headers or {}),
+                body=response_body,
+                body_raw=response_body_raw,
+                truncated=truncated,
+            )
+        return cls(req, resp, source)
+
+    @classmethod
+    def from_httpx(cls, response: httpx.Response, *, truncated: bool = False, source: str = "live") -> Exchange:
+        """From an httpx response whose body has been read (or cut, with truncated=True)."""
+        request = response.request
+        content = request.content if request.stream is not None else b""
+        ex = cls.build(
+            method=request.method,
+            url=str(request.url),
+            request_headers=request.headers.multi_items(),
+            request_body=content or None,
+            request_body_raw=True,
+            status=response.status_code,
+            response_headers=response.headers.multi_items(),
+            response_body=response.content,
+            response_body_raw=True,
+            truncated=truncated,
+            source=source,
+        )
+        if ex.response is not None:
+            ex.response.elapsed_ms = response.elapsed.total_seconds() * 1000 if _has_elapsed(response) else None
+        return ex
+
+
+def _has_elapsed(response: httpx.Response) -> bool:
+    try:
+        response.elapsed  # noqa: B018 - httpx raises until the response is closed
+    except RuntimeError:
+        return False
+    return True
+
+
+def decode_json(body: Any) -> Any:
+    """Decode a raw body as JSON; raises ValueError (json.JSONDecodeError or UnicodeDecodeError)."""
+    if isinstance(body, (bytes, bytearray, memoryview)):
+        return json.loads(bytes(body))
+    return json.loads(body)

@@ -1,0 +1,495 @@
+"""Contract x profile x exchange -> findings. Schemas are compiled once per Validator.
+
+The fast path compiles each schema of the contract with jsonschema-rs (the Rust
+implementation of JSON Schema) and only walks errors when a body is invalid;
+`reference_findings` runs the same exchange through openapi-core, the reference
+implementation, and a differential test holds the two to the same answers.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote
+
+import jsonschema_rs
+
+from remixcheck import vendors
+from remixcheck.contract import CONVENTION, Contract, MediaType, Operation, unixtime_format
+from remixcheck.exchange import Exchange, Request, decode_json, media_type
+from remixcheck.findings import Finding, Severity, Verdict, worst_verdict
+from remixcheck.vendors import Profile, json_type
+
+JSON = "application/json"
+MULTIPART = "multipart/form-data"
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    operation: Operation
+    video_id: str | None  # the raw path segment, percent-decoded
+    base_path: str
+    compat: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ExchangeResult:
+    operation: str
+    findings: tuple[Finding, ...]
+    source: str = ""
+
+    @property
+    def verdict(self) -> Verdict:
+        return worst_verdict(self.findings)
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    validator: Any
+    properties: frozenset[str] | None  # declared top-level properties of an object schema
+    origin: str | None
+    pointer: str
+
+
+class Validator:
+    """Validates exchanges against the canonical contract under one vendor profile."""
+
+    def __init__(self, profile: Profile, contract: Contract | None = None) -> None:
+        self.profile = profile
+        self.contract = contract or Contract.load()
+        self._compiled: dict[str, _Compiled] = {}
+        for media in self.contract.iter_media_types():
+            self._compile(media)
+        self._routes = [(op.method, op.segments, op) for op in self.contract.operations]
+        # Longest prefix first so /v1/openai wins over /v1.
+        self._prefixes = sorted(
+            ((tuple(s for s in p.split("/") if s), p in profile.compat_base_paths, p) for p in profile.all_base_paths),
+            key=lambda t: -len(t[0]),
+        )
+
+    @classmethod
+    def for_vendor(cls, vendor: str) -> Validator:
+        return _for_vendor(vendor)
+
+    def _compile(self, media: MediaType) -> _Compiled:
+        compiled = self._compiled.get(media.schema_pointer)
+        if compiled is None:
+            validator = jsonschema_rs.Draft202012Validator(
+                self.contract.schema_root(media.schema_pointer),
+                formats={"unixtime": unixtime_format},
+                validate_formats=False,
+            )
+            props = media.schema.get("properties")
+            compiled = _Compiled(
+                validator=validator,
+                properties=frozenset(props) if isinstance(props, Mapping) else None,
+                origin=media.schema.get("x-remixcheck-origin"),
+                pointer=media.schema_pointer,
+            )
+            self._compiled[media.schema_pointer] = compiled
+        return compiled
+
+    # -- routing -------------------------------------------------------------
+
+    def route(self, method: str, path: str) -> Route | None:
+        """The operation a request is for, through the vendor's path prefixes; None when none."""
+        segments = [s for s in path.split("/") if s]
+        for prefix, compat, base in self._prefixes:
+            if tuple(segments[: len(prefix)]) != prefix:
+                continue
+            rest = segments[len(prefix) :]
+            for op_method, op_segments, op in self._routes:
+                if op_method != method.upper() or len(op_segments) != len(rest):
+                    continue
+                video_id = None
+                for want, got in zip(op_segments, rest, strict=True):
+                    if want.startswith("{"):
+                        video_id = unquote(got)
+                    elif want != got:
+                        break
+                else:
+                    return Route(op, video_id, base, compat)
+        return None
+
+    # -- exchanges -----------------------------------------------------------
+
+    def validate(self, exchange: Exchange) -> ExchangeResult | None:
+        """All findings for one exchange, or None when it is not a request to the contract."""
+        route = self.route(exchange.request.method, exchange.request.path)
+        if route is None:
+            return None
+        findings = self.check_request(exchange.request, route)
+        if exchange.response is not None:
+            r = exchange.response
+            findings += self.check_response(route.operation, r.status, r.headers, r.body, raw=r.body_raw, truncated=r.truncated)
+        return ExchangeResult(route.operation.operation_id, tuple(findings), exchange.source)
+
+    # -- responses -----------------------------------------------------------
+
+    def check_response(
+        self,
+        operation: Operation,
+        status: int,
+        headers: Mapping[str, str],
+        body: Any,
+        *,
+        raw: bool = True,
+        truncated: bool = False,
+    ) -> list[Finding]:
+        op = operation.operation_id
+        spec = operation.response_for(status)
+        out: list[Finding] = []
+        if spec is None:
+            declared = ", ".join(operation.responses)
+            out.append(
+                self._finding(
+                    "response.status", "response", "status", "", op, status,
+                    f"status {status} is not declared for {op} (declared: {declared})",
+                    expected=list(operation.responses), actual=status, spec_location=operation.pointer + "/responses",
+                )
+            )
+            return out
+        if not spec.content:
+            return out
+        ctype = media_type(headers)
+        media = spec.content.get(ctype or "")
+        if media is None:
+            out.append(
+                self._finding(
+                    "response.content-type", "response", "content-type", "content-type", op, status,
+                    f"content type {ctype or '(none)'} is not declared for status {spec.status_key}",
+                    expected=list(spec.content), actual=ctype, spec_location=spec.pointer + "/content", origin=spec.origin,
+                )
+            )
+            # Still judge the body when it is JSON in disguise (text/plain JSON is common).
+            media = spec.content.get(JSON)
+            if media is None:
+                return out
+        if spec.status_key == "429" and "retry-after" not in headers:
+            out.append(
+                self._finding(
+                    "response.header", "response", "header", "retry-after", op, status,
+                    "429 without a Retry-After header", severity=Severity.WARNING,
+                    expected="Retry-After header", actual=None, spec_location=spec.pointer + "/headers", origin=spec.origin,
+                )
+            )
+        if raw:
+            if truncated:
+                out.append(
+                    self._finding(
+                        "response.body", "response", "body", "", op, status,
+                        "response body was cut at the size cap; not validated", keyword="size",
+                        expected="a complete body", actual="truncated", spec_location=media.schema_pointer,
+                    )
+                )
+                return out
+            try:
+                body = decode_json(body if body is not None else b"")
+            except ValueError as exc:
+                out.append(
+                    self._finding(
+                        "response.body", "response", "body", "", op, status,
+                        f"body is not valid JSON: {exc}", keyword="json",
+                        expected="JSON", actual=_excerpt(body), spec_location=media.schema_pointer,
+                    )
+                )
+                return out
+        out += self._schema_findings(media, body, "response", op, status)
+        return out
+
+    # -- requests ------------------------------------------------------------
+
+    def check_request(self, request: Request, route: Route) -> list[Finding]:
+        op = route.operation
+        opid = op.operation_id
+        out: list[Finding] = []
+        if request.auth_scheme is None:
+            out.append(
+                self._finding(
+                    "request.auth", "request", "auth", "authorization", opid, None,
+                    "no Authorization header: the contract requires a bearer key",
+                    expected="Bearer <key>", actual=None, spec_location="#/components/securitySchemes/bearerAuth",
+                )
+            )
+        elif request.auth_scheme.lower() != "bearer":
+            out.append(
+                self._finding(
+                    "request.auth", "request", "auth", "authorization", opid, None,
+                    f"Authorization scheme is {request.auth_scheme!r}, not Bearer",
+                    expected="Bearer", actual=request.auth_scheme, spec_location="#/components/securitySchemes/bearerAuth",
+                )
+            )
+        elif self.profile.key_prefix and not (request.key_prefix or "").startswith(self.profile.key_prefix[:11]):
+            out.append(
+                self._finding(
+                    "request.api-key-format", "request", "auth", "authorization", opid, None,
+                    f"{self.profile.name} keys start with {self.profile.key_prefix!r}",
+                    severity=Severity.WARNING, expected=self.profile.key_prefix + "...", actual="(redacted)",
+                )
+            )
+        if route.video_id is not None and not self.profile.video_id.pattern.fullmatch(route.video_id):
+            out.append(
+                self._finding(
+                    "request.video-id", "request", "path", "video_id", opid, None,
+                    f"video id {route.video_id[:80]!r} is not in {self.profile.name}'s format (e.g. {self.profile.video_id.example})",
+                    expected=self.profile.video_id.pattern.pattern, actual=route.video_id[:200],
+                )
+            )
+        if not op.request_content:
+            return out
+        ctype = media_type(request.headers)
+        body = request.body
+        if ctype is None and body in (None, b"", ""):
+            if op.request_required:
+                out.append(
+                    self._finding(
+                        "request.body", "request", "body", "", opid, None, "request body is required",
+                        keyword="required", expected=list(op.request_content), actual=None, spec_location=op.pointer + "/requestBody",
+                    )
+                )
+            return out
+        media = op.request_content.get(ctype or "")
+        if media is None:
+            out.append(
+                self._finding(
+                    "request.content-type", "request", "content-type", "content-type", opid, None,
+                    f"request content type {ctype or '(none)'} is not accepted by the contract",
+                    expected=list(op.request_content), actual=ctype, spec_location=op.pointer + "/requestBody/content",
+                )
+            )
+            return out
+        if ctype not in self.profile.content_types:
+            out.append(
+                self._finding(
+                    "request.content-type", "request", "content-type", "content-type", opid, None,
+                    f"{self.profile.name} accepts only {', '.join(self.profile.content_types)}",
+                    expected=list(self.profile.content_types), actual=ctype,
+                )
+            )
+        if ctype == MULTIPART:
+            try:
+                body = parse_multipart(request.headers.get("content-type", ""), body) if request.body_raw else body
+            except ValueError as exc:
+                out.append(
+                    self._finding(
+                        "request.body", "request", "body", "", opid, None, f"malformed multipart body: {exc}",
+                        keyword="multipart", expected="multipart/form-data", actual=_excerpt(request.body),
+                    )
+                )
+                return out
+        elif request.body_raw:
+            try:
+                body = decode_json(body if body is not None else b"")
+            except ValueError as exc:
+                out.append(
+                    self._finding(
+                        "request.body", "request", "body", "", opid, None, f"body is not valid JSON: {exc}",
+                        keyword="json", expected="JSON", actual=_excerpt(request.body), spec_location=media.schema_pointer,
+                    )
+                )
+                return out
+        out += self._schema_findings(media, body, "request", opid, None)
+        return out
+
+    # -- schema --------------------------------------------------------------
+
+    def _schema_findings(self, media: MediaType, body: Any, where: str, op: str, status: int | None) -> list[Finding]:
+        compiled = self._compiled.get(media.schema_pointer) or self._compile(media)
+        out: list[Finding] = []
+        if not compiled.validator.is_valid(body):
+            for err in compiled.validator.iter_errors(body):
+                out += self._error_findings(err, where, op, status, compiled)
+        if compiled.properties is not None and isinstance(body, dict) and where == "response":
+            for key in body.keys() - compiled.properties:
+                out.append(
+                    self._finding(
+                        "response.extra-property", where, "body", "/" + _escape(key), op, status,
+                        f"property {key!r} is not in the contract (allowed, but a dialect marker)",
+                        severity=Severity.INFO, keyword="properties", expected=None, actual=json_type(body[key]),
+                        spec_location=compiled.pointer + "/properties", origin=compiled.origin,
+                    )
+                )
+        return out
+
+    def _error_findings(self, err: Any, where: str, op: str, status: int | None, compiled: _Compiled) -> list[Finding]:
+        kind = err.kind
+        name = type(kind).__name__
+        pointer = _pointer(err.instance_path)
+        location = "#/" + "/".join(_escape(str(p)) for p in err.schema_path)
+        origin = self._origin_of(list(err.schema_path)) or compiled.origin
+        check = f"{where}.body"
+        if name == "AnyOf":
+            nested = _best_branch(kind.context, list(err.instance_path))
+            if nested is not None:
+                return [f for e in nested for f in self._error_findings(e, where, op, status, compiled)]
+            types = sorted({t for branch in kind.context for e in branch if type(e.kind).__name__ == "Type" for t in e.kind.types})
+            return [
+                self._finding(
+                    check, where, "body", pointer, op, status, f"{_short(err.instance)} is not of type {' or '.join(types) or 'any allowed schema'}",
+                    keyword="type" if types else "anyOf", expected=types, actual=err.instance, spec_location=location, origin=origin,
+                )
+            ]
+        if name == "Required":
+            prop = str(kind.property)
+            return [
+                self._finding(
+                    check, where, "body", f"{pointer.rstrip('/')}/{_escape(prop)}" if pointer else f"/{_escape(prop)}",
+                    op, status, f"required property {prop!r} is missing",
+                    keyword="required", expected="present", actual="missing", spec_location=location, origin=origin,
+                )
+            ]
+        if name == "AdditionalProperties":
+            return [
+                self._finding(
+                    check, where, "body", f"{pointer}/{_escape(str(p))}", op, status,
+                    f"property {p!r} is not allowed here", keyword="additionalProperties",
+                    expected="no other properties", actual=p, spec_location=location, origin=origin,
+                )
+                for p in kind.unexpected
+            ]
+        keyword = _KEYWORDS.get(name, name[:1].lower() + name[1:])
+        expected: Any = None
+        actual: Any = err.instance
+        if name == "Type":
+            expected = list(kind.types)
+        elif name == "Enum":
+            expected = list(kind.options)
+        elif name == "Constant":
+            expected = kind.expected_value
+        elif name in ("MinLength", "MaxLength"):
+            expected = kind.limit
+            actual = len(err.instance) if isinstance(err.instance, str) else err.instance
+        elif hasattr(kind, "limit"):
+            expected = kind.limit
+        return [
+            self._finding(
+                check, where, "body", pointer, op, status, err.message, keyword=keyword,
+                expected=expected, actual=_clip(actual), spec_location=location, origin=origin,
+            )
+        ]
+
+    def _origin_of(self, schema_path: list[Any]) -> str | None:
+        """The innermost x-remixcheck-origin along an absolute schema location."""
+        node: Any = self.contract.document
+        origin = None
+        for token in schema_path:
+            if isinstance(node, Mapping):
+                origin = node.get("x-remixcheck-origin", origin)
+                node = node.get(token) if isinstance(token, str) else None
+            elif isinstance(node, list) and isinstance(token, int) and token < len(node):
+                node = node[token]
+            else:
+                break
+        return origin
+
+    def _finding(
+        self,
+        check: str,
+        where: str,
+        location: str,
+        pointer: str,
+        operation: str | None,
+        status: int | None,
+        message: str,
+        *,
+        severity: Severity = Severity.ERROR,
+        keyword: str | None = None,
+        expected: Any = None,
+        actual: Any = None,
+        spec_location: str | None = None,
+        origin: str | None = None,
+    ) -> Finding:
+        deviation = self.profile.explain(
+            check=check, where=where, operation=operation, status=status, keyword=keyword, pointer=pointer, actual=actual
+        )
+        if deviation is not None:
+            verdict = Verdict.DEVIATION
+        else:
+            verdict = Verdict.PASS if severity is Severity.INFO else Verdict.VIOLATION
+        if origin is None and status is not None and status >= 400:
+            origin = CONVENTION
+        return Finding(
+            check=check, verdict=verdict, severity=severity, message=message, where=where, location=location,
+            pointer=pointer, operation=operation, keyword=keyword, expected=expected, actual=actual,
+            spec_location=spec_location, origin=origin, deviation=deviation, status=status,
+        )
+
+
+_KEYWORDS = {"Constant": "const", "MinLength": "minLength", "MaxLength": "maxLength", "OneOfNotValid": "oneOf"}
+
+
+@functools.cache
+def _for_vendor(vendor: str) -> Validator:
+    return Validator(vendors.load(vendor))
+
+
+def _best_branch(branches: Iterable[list[Any]], at: list[Any]) -> list[Any] | None:
+    """The anyOf branch worth reporting: the one the instance's type fits (as jsonschema's best_match)."""
+    fitting = [
+        b
+        for b in branches
+        if not any(type(e.kind).__name__ == "Type" and list(e.instance_path) == at for e in b)
+    ]
+    return fitting[0] if len(fitting) == 1 else None
+
+
+def _escape(token: str) -> str:
+    return token.replace("~", "~0").replace("/", "~1")
+
+
+def _pointer(path: Iterable[Any]) -> str:
+    return "".join("/" + _escape(str(p)) for p in path)
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, bytes) else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _clip(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > 200:
+        return value[:200] + f"... ({len(value)} characters)"
+    if isinstance(value, (dict, list)) and len(json.dumps(value)) > 400:
+        return _short(value)
+    return value
+
+
+def _excerpt(body: Any) -> str:
+    if isinstance(body, (bytes, bytearray)):
+        body = bytes(body[:200]).decode("utf-8", "replace")
+    text = str(body) if body is not None else ""
+    return text[:200] + ("..." if len(text) > 200 else "")
+
+
+def parse_multipart(content_type: str, body: Any) -> dict[str, str]:
+    """The fields of a multipart/form-data body; file parts become '<file name>' strings."""
+    from email.parser import BytesParser
+    from email.policy import HTTP
+
+    if isinstance(body, str):
+        body = body.encode("utf-8", "surrogateescape")
+    if not isinstance(body, (bytes, bytearray)):
+        raise ValueError("multipart body must be text")
+    if "boundary=" not in content_type:
+        raise ValueError("Content-Type has no boundary")
+    msg = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + bytes(body))
+    if not msg.is_multipart():
+        raise ValueError("not a multipart message")
+    fields: dict[str, str] = {}
+    parts = list(msg.iter_parts())  # type: ignore[attr-defined]
+    if not parts or msg.defects:
+        raise ValueError("no parts, or the closing boundary is missing")
+    for part in parts:
+        name = part.get_param("name", header="content-disposition")
+        if not name:
+            raise ValueError("a part has no name in Content-Disposition")
+        filename = part.get_filename()
+        if filename is not None:
+            fields[str(name)] = f"<file {filename}>"
+        else:
+            payload = part.get_payload(decode=True) or b""
+            fields[str(name)] = payload.decode(part.get_content_charset() or "utf-8", "replace")
+    return fields
