@@ -35,7 +35,9 @@ class _Group(click.Group):
             ctx.exit(130)
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+)
 @click.version_option(__version__, prog_name="remixcheck")
 def main() -> None:
     """Contract tests for the OpenAI-style video remix API and its vendors."""
@@ -80,7 +82,9 @@ def vendors_cmd() -> None:
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--vendor", required=True, help="Vendor profile name, or a path to a profile .yaml.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
 @click.option("--strict", is_flag=True, help="Count documented deviations as violations.")
 def validate(files: tuple[Path, ...], vendor: str, fmt: str, strict: bool) -> None:
     """Validate recorded traffic (HAR 1.2 or JSON lines) against the contract.
@@ -101,7 +105,16 @@ def validate(files: tuple[Path, ...], vendor: str, fmt: str, strict: bool) -> No
     else:
         _print_offline(report)
     if report.bad_record_count:
-        click.echo(f"remixcheck: error: {report.bad_record_count} record(s) could not be read", err=True)
+        click.echo(
+            f"remixcheck: error: {report.bad_record_count} record(s) could not be read", err=True
+        )
+        sys.exit(EXIT_USAGE)
+    if report.validated == 0:
+        click.echo(
+            f"remixcheck: error: no exchange in the input is a request to the remix API under "
+            f"{validator.profile.id}'s paths ({', '.join(validator.profile.all_base_paths)})",
+            err=True,
+        )
         sys.exit(EXIT_USAGE)
     sys.exit(EXIT_FINDINGS if failing else EXIT_OK)
 
@@ -119,7 +132,16 @@ def _print_offline(report: Any) -> None:
     )
     if data["findings"]:
         table = Table(show_lines=False)
-        for col in ("verdict", "count", "operation", "status", "where", "pointer", "finding", "deviation"):
+        for col in (
+            "verdict",
+            "count",
+            "operation",
+            "status",
+            "where",
+            "pointer",
+            "finding",
+            "deviation",
+        ):
             table.add_column(col, overflow="fold")
         colour = {"violation": "red", "deviation": "yellow", "pass": "dim"}
         for f in data["findings"]:
@@ -148,10 +170,29 @@ def _print_offline(report: Any) -> None:
     show_envvar=True,
     help="Accepted bearer key (generated and printed when not given).",
 )
-@click.option("--job-seconds", default=2.0, show_default=True, type=click.FloatRange(0, 3600), help="Wall time of a job from queued to done.")
-@click.option("--fault", "faults", multiple=True, help="Break one named thing of the contract (repeatable; see --list-faults).")
+@click.option(
+    "--job-seconds",
+    default=2.0,
+    show_default=True,
+    type=click.FloatRange(0, 3600),
+    help="Wall time of a job from queued to done.",
+)
+@click.option(
+    "--fault",
+    "faults",
+    multiple=True,
+    help="Break one named thing of the contract (repeatable; see --list-faults).",
+)
 @click.option("--list-faults", is_flag=True, help="List the injectable faults and exit.")
-def serve(vendor: str, host: str, port: int, api_key: str | None, job_seconds: float, faults: tuple[str, ...], list_faults: bool) -> None:
+def serve(
+    vendor: str,
+    host: str,
+    port: int,
+    api_key: str | None,
+    job_seconds: float,
+    faults: tuple[str, ...],
+    list_faults: bool,
+) -> None:
     """Run one vendor emulator (a reference server of that dialect)."""
     from remixcheck import emulator, vendors
 
@@ -162,9 +203,13 @@ def serve(vendor: str, host: str, port: int, api_key: str | None, job_seconds: f
     vendors.load(vendor)
     unknown = [f for f in faults if f.split(":", 1)[0] not in emulator.FAULTS]
     if unknown:
-        raise click.BadParameter(f"unknown fault(s) {', '.join(unknown)}; see --list-faults", param_hint="--fault")
+        raise click.BadParameter(
+            f"unknown fault(s) {', '.join(unknown)}; see --list-faults", param_hint="--fault"
+        )
     key = api_key or emulator.generate_api_key(vendor)
-    config = emulator.EmulatorConfig(vendor=vendor, api_key=key, job_seconds=job_seconds, faults=faults)
+    config = emulator.EmulatorConfig(
+        vendor=vendor, api_key=key, job_seconds=job_seconds, faults=faults
+    )
 
     def ready(base_url: str, accepted_key: str, source_video_id: str) -> None:
         shown = "(from --api-key / REMIXCHECK_EMULATOR_API_KEY)" if api_key else accepted_key

@@ -19,8 +19,12 @@ _METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 
 
 def unixtime_format(value: object) -> bool:
-    """`format: unixtime` is OpenAI's annotation for Unix seconds; any integer qualifies."""
-    return isinstance(value, int) and not isinstance(value, bool)
+    """`format: unixtime` is OpenAI's annotation for Unix seconds.
+
+    The `type` keyword beside it already demands an integer (or null), so the format
+    itself accepts every value; registering it keeps validators from warning about it.
+    """
+    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,10 +102,7 @@ class Contract:
             if not raw:
                 continue
             token = raw.replace("~1", "/").replace("~0", "~")
-            if isinstance(node, list):
-                node = node[int(token)]
-            else:
-                node = node[token]
+            node = node[int(token)] if isinstance(node, list) else node[token]
         return node
 
     def schema_root(self, schema_pointer: str) -> dict[str, Any]:
@@ -134,7 +135,9 @@ def _load(path: Path, *, check: bool) -> Contract:
     if not isinstance(document, dict):
         raise SpecError(f"{path}: not an OpenAPI document (top level is not a mapping)")
     if not str(document.get("openapi", "")).startswith("3.1"):
-        raise SpecError(f"{path}: field /openapi: expected an OpenAPI 3.1 document, got {document.get('openapi')!r}")
+        raise SpecError(
+            f"{path}: field /openapi: expected an OpenAPI 3.1 document, got {document.get('openapi')!r}"
+        )
     if check:
         check_document(document, path)
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
@@ -154,7 +157,11 @@ def check_document(document: Mapping[str, Any], path: Path) -> None:
     try:
         validate(document)
     except OpenAPIValidationError as exc:
-        where = "/" + "/".join(str(p) for p in getattr(exc, "path", ())) if getattr(exc, "path", None) else ""
+        where = (
+            "/" + "/".join(str(p) for p in getattr(exc, "path", ()))
+            if getattr(exc, "path", None)
+            else ""
+        )
         raise SpecError(f"{path}: field {where or '(top level)'}: {exc.message}") from None
 
 
@@ -203,7 +210,9 @@ def _index(contract: Contract) -> Iterator[Operation]:
                 resolved, rpointer = _deref(contract, resp, rpointer)
                 responses[str(status_key).upper()] = ResponseSpec(
                     status_key=str(status_key).upper(),
-                    origin=resolved.get("x-remixcheck-origin", op.get("x-remixcheck-origin", PUBLISHED)),
+                    origin=resolved.get(
+                        "x-remixcheck-origin", op.get("x-remixcheck-origin", PUBLISHED)
+                    ),
                     content=_media(contract, resolved.get("content", {}), rpointer),
                     headers=tuple(h.lower() for h in resolved.get("headers", {}) or {}),
                     pointer=rpointer,
@@ -211,7 +220,9 @@ def _index(contract: Contract) -> Iterator[Operation]:
             segments = tuple(s for s in template.split("/") if s)
             for s in segments:
                 if "{" in s and not _PARAM.match(s):
-                    raise SpecError(f"{contract.path}: path {template!r}: partial path parameters are not supported")
+                    raise SpecError(
+                        f"{contract.path}: path {template!r}: partial path parameters are not supported"
+                    )
             yield Operation(
                 operation_id=op.get("operationId") or f"{method} {template}",
                 method=method.upper(),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -11,7 +12,12 @@ from urllib.parse import urlsplit
 if TYPE_CHECKING:
     import httpx
 
-SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "api-key", "x-api-key", "cookie", "set-cookie"})
+# Vendors mark key kinds with short lower-case words ("sk-", "sk-proj-", "sk-gateway-");
+# anything past them is the secret.
+_KEY_KIND = re.compile(r"(?:[a-z]{1,8}-){1,3}")
+SECRET_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "api-key", "x-api-key", "cookie", "set-cookie"}
+)
 REDACTED = "<redacted>"
 
 
@@ -36,13 +42,21 @@ def normalize_headers(headers: Mapping[str, str] | Iterable[tuple[str, str]]) ->
     return out
 
 
-def auth_facts(headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> tuple[str | None, str | None]:
-    """(scheme, key prefix up to 11 chars) of the Authorization header, read before redaction."""
+def key_kind(token: str) -> str:
+    """The public, dash-delimited head of a key ("sk-", "sk-gateway-"), never any secret part."""
+    match = _KEY_KIND.match(token)
+    return match.group(0) if match else ""
+
+
+def auth_facts(
+    headers: Mapping[str, str] | Iterable[tuple[str, str]],
+) -> tuple[str | None, str | None]:
+    """(scheme, key kind) of the Authorization header, read before redaction."""
     items = headers.items() if isinstance(headers, Mapping) else headers
     for name, value in items:
         if str(name).lower() == "authorization":
             scheme, _, token = str(value).strip().partition(" ")
-            return scheme, token.strip()[:11] if token.strip() else ""
+            return scheme, key_kind(token.strip())
     return None, None
 
 
@@ -61,7 +75,7 @@ class Request:
     body: Any = None  # decoded JSON value when body_raw is False, else str/bytes/None
     body_raw: bool = True
     auth_scheme: str | None = None  # scheme of the Authorization header, if any
-    key_prefix: str | None = None  # first characters of the key, never the whole key
+    key_prefix: str | None = None  # the key's public head (key_kind), never a secret part
 
     @property
     def path(self) -> str:
@@ -102,7 +116,9 @@ class Exchange:
         truncated: bool = False,
         source: str = "",
     ) -> Exchange:
-        raw_headers = list(request_headers.items() if isinstance(request_headers, Mapping) else request_headers)
+        raw_headers = list(
+            request_headers.items() if isinstance(request_headers, Mapping) else request_headers
+        )
         scheme, prefix = auth_facts(raw_headers)
         req = Request(
             method=method.upper(),
@@ -125,7 +141,9 @@ class Exchange:
         return cls(req, resp, source)
 
     @classmethod
-    def from_httpx(cls, response: httpx.Response, *, truncated: bool = False, source: str = "live") -> Exchange:
+    def from_httpx(
+        cls, response: httpx.Response, *, truncated: bool = False, source: str = "live"
+    ) -> Exchange:
         """From an httpx response whose body has been read (or cut, with truncated=True)."""
         request = response.request
         content = request.content if request.stream is not None else b""
@@ -143,7 +161,9 @@ class Exchange:
             source=source,
         )
         if ex.response is not None:
-            ex.response.elapsed_ms = response.elapsed.total_seconds() * 1000 if _has_elapsed(response) else None
+            ex.response.elapsed_ms = (
+                response.elapsed.total_seconds() * 1000 if _has_elapsed(response) else None
+            )
         return ex
 
 

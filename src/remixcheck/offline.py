@@ -43,7 +43,10 @@ class OfflineReport:
         return self.verdicts[Verdict.VIOLATION]
 
     def to_dict(self) -> dict[str, Any]:
-        groups = sorted(self.groups.values(), key=lambda g: (-g.sample.verdict.rank, -g.count, g.sample.check, g.sample.pointer))
+        groups = sorted(
+            self.groups.values(),
+            key=lambda g: (-g.sample.verdict.rank, -g.count, g.sample.check, g.sample.pointer),
+        )
         return {
             "vendor": self.vendor,
             "files": self.files,
@@ -52,9 +55,13 @@ class OfflineReport:
             "not_covered": self.not_covered,
             "exchanges_by_verdict": {v.value: self.verdicts[v] for v in Verdict},
             "exchanges_by_operation": dict(self.operations),
-            "findings": [{**g.sample.to_dict(), "count": g.count, "examples": g.examples} for g in groups],
+            "findings": [
+                {**g.sample.to_dict(), "count": g.count, "examples": g.examples} for g in groups
+            ],
             "bad_records": self.bad_record_count,
-            "bad_record_examples": [{"source": b.source, "reason": b.reason} for b in self.bad_records],
+            "bad_record_examples": [
+                {"source": b.source, "reason": b.reason} for b in self.bad_records
+            ],
         }
 
 

@@ -136,7 +136,9 @@ def _read_har(fh: BinaryIO, path: Path) -> Iterator[Record]:
             raise InputError(f"{path}: neither HAR 1.2 nor JSON lines ({exc})") from None
         yield BadRecord(f"{path.name}#entry{count + 1}", f"HAR ends in malformed JSON: {exc}")
         return
-    except ijson.IncompleteJSONError as exc:  # pragma: no cover - subclass of JSONError in some backends
+    except (
+        ijson.IncompleteJSONError
+    ) as exc:  # pragma: no cover - subclass of JSONError in some backends
         yield BadRecord(f"{path.name}#entry{count + 1}", f"HAR is truncated: {exc}")
         return
     if count == 0:

@@ -66,7 +66,10 @@ class Validator:
         self._routes = [(op.method, op.segments, op) for op in self.contract.operations]
         # Longest prefix first so /v1/openai wins over /v1.
         self._prefixes = sorted(
-            ((tuple(s for s in p.split("/") if s), p in profile.compat_base_paths, p) for p in profile.all_base_paths),
+            (
+                (tuple(s for s in p.split("/") if s), p in profile.compat_base_paths, p)
+                for p in profile.all_base_paths
+            ),
             key=lambda t: -len(t[0]),
         )
 
@@ -124,7 +127,9 @@ class Validator:
         findings = self.check_request(exchange.request, route)
         if exchange.response is not None:
             r = exchange.response
-            findings += self.check_response(route.operation, r.status, r.headers, r.body, raw=r.body_raw, truncated=r.truncated)
+            findings += self.check_response(
+                route.operation, r.status, r.headers, r.body, raw=r.body_raw, truncated=r.truncated
+            )
         return ExchangeResult(route.operation.operation_id, tuple(findings), exchange.source)
 
     # -- responses -----------------------------------------------------------
@@ -146,9 +151,16 @@ class Validator:
             declared = ", ".join(operation.responses)
             out.append(
                 self._finding(
-                    "response.status", "response", "status", "", op, status,
+                    "response.status",
+                    "response",
+                    "status",
+                    "",
+                    op,
+                    status,
                     f"status {status} is not declared for {op} (declared: {declared})",
-                    expected=list(operation.responses), actual=status, spec_location=operation.pointer + "/responses",
+                    expected=list(operation.responses),
+                    actual=status,
+                    spec_location=operation.pointer + "/responses",
                 )
             )
             return out
@@ -159,9 +171,17 @@ class Validator:
         if media is None:
             out.append(
                 self._finding(
-                    "response.content-type", "response", "content-type", "content-type", op, status,
+                    "response.content-type",
+                    "response",
+                    "content-type",
+                    "content-type",
+                    op,
+                    status,
                     f"content type {ctype or '(none)'} is not declared for status {spec.status_key}",
-                    expected=list(spec.content), actual=ctype, spec_location=spec.pointer + "/content", origin=spec.origin,
+                    expected=list(spec.content),
+                    actual=ctype,
+                    spec_location=spec.pointer + "/content",
+                    origin=spec.origin,
                 )
             )
             # Still judge the body when it is JSON in disguise (text/plain JSON is common).
@@ -171,18 +191,35 @@ class Validator:
         if spec.status_key == "429" and "retry-after" not in headers:
             out.append(
                 self._finding(
-                    "response.header", "response", "header", "retry-after", op, status,
-                    "429 without a Retry-After header", severity=Severity.WARNING,
-                    expected="Retry-After header", actual=None, spec_location=spec.pointer + "/headers", origin=spec.origin,
+                    "response.header",
+                    "response",
+                    "header",
+                    "retry-after",
+                    op,
+                    status,
+                    "429 without a Retry-After header",
+                    severity=Severity.WARNING,
+                    expected="Retry-After header",
+                    actual=None,
+                    spec_location=spec.pointer + "/headers",
+                    origin=spec.origin,
                 )
             )
         if raw:
             if truncated:
                 out.append(
                     self._finding(
-                        "response.body", "response", "body", "", op, status,
-                        "response body was cut at the size cap; not validated", keyword="size",
-                        expected="a complete body", actual="truncated", spec_location=media.schema_pointer,
+                        "response.body",
+                        "response",
+                        "body",
+                        "",
+                        op,
+                        status,
+                        "response body was cut at the size cap; not validated",
+                        keyword="size",
+                        expected="a complete body",
+                        actual="truncated",
+                        spec_location=media.schema_pointer,
                     )
                 )
                 return out
@@ -191,9 +228,17 @@ class Validator:
             except ValueError as exc:
                 out.append(
                     self._finding(
-                        "response.body", "response", "body", "", op, status,
-                        f"body is not valid JSON: {exc}", keyword="json",
-                        expected="JSON", actual=_excerpt(body), spec_location=media.schema_pointer,
+                        "response.body",
+                        "response",
+                        "body",
+                        "",
+                        op,
+                        status,
+                        f"body is not valid JSON: {exc}",
+                        keyword="json",
+                        expected="JSON",
+                        actual=_excerpt(body),
+                        spec_location=media.schema_pointer,
                     )
                 )
                 return out
@@ -209,33 +254,64 @@ class Validator:
         if request.auth_scheme is None:
             out.append(
                 self._finding(
-                    "request.auth", "request", "auth", "authorization", opid, None,
+                    "request.auth",
+                    "request",
+                    "auth",
+                    "authorization",
+                    opid,
+                    None,
                     "no Authorization header: the contract requires a bearer key",
-                    expected="Bearer <key>", actual=None, spec_location="#/components/securitySchemes/bearerAuth",
+                    expected="Bearer <key>",
+                    actual=None,
+                    spec_location="#/components/securitySchemes/bearerAuth",
                 )
             )
         elif request.auth_scheme.lower() != "bearer":
             out.append(
                 self._finding(
-                    "request.auth", "request", "auth", "authorization", opid, None,
+                    "request.auth",
+                    "request",
+                    "auth",
+                    "authorization",
+                    opid,
+                    None,
                     f"Authorization scheme is {request.auth_scheme!r}, not Bearer",
-                    expected="Bearer", actual=request.auth_scheme, spec_location="#/components/securitySchemes/bearerAuth",
+                    expected="Bearer",
+                    actual=request.auth_scheme,
+                    spec_location="#/components/securitySchemes/bearerAuth",
                 )
             )
-        elif self.profile.key_prefix and not (request.key_prefix or "").startswith(self.profile.key_prefix[:11]):
+        elif self.profile.key_prefix and not (request.key_prefix or "").startswith(
+            self.profile.key_prefix
+        ):
             out.append(
                 self._finding(
-                    "request.api-key-format", "request", "auth", "authorization", opid, None,
+                    "request.api-key-format",
+                    "request",
+                    "auth",
+                    "authorization",
+                    opid,
+                    None,
                     f"{self.profile.name} keys start with {self.profile.key_prefix!r}",
-                    severity=Severity.WARNING, expected=self.profile.key_prefix + "...", actual="(redacted)",
+                    severity=Severity.WARNING,
+                    expected=self.profile.key_prefix + "...",
+                    actual="(redacted)",
                 )
             )
-        if route.video_id is not None and not self.profile.video_id.pattern.fullmatch(route.video_id):
+        if route.video_id is not None and not self.profile.video_id.pattern.fullmatch(
+            route.video_id
+        ):
             out.append(
                 self._finding(
-                    "request.video-id", "request", "path", "video_id", opid, None,
+                    "request.video-id",
+                    "request",
+                    "path",
+                    "video_id",
+                    opid,
+                    None,
                     f"video id {route.video_id[:80]!r} is not in {self.profile.name}'s format (e.g. {self.profile.video_id.example})",
-                    expected=self.profile.video_id.pattern.pattern, actual=route.video_id[:200],
+                    expected=self.profile.video_id.pattern.pattern,
+                    actual=route.video_id[:200],
                 )
             )
         if not op.request_content:
@@ -246,8 +322,17 @@ class Validator:
             if op.request_required:
                 out.append(
                     self._finding(
-                        "request.body", "request", "body", "", opid, None, "request body is required",
-                        keyword="required", expected=list(op.request_content), actual=None, spec_location=op.pointer + "/requestBody",
+                        "request.body",
+                        "request",
+                        "body",
+                        "",
+                        opid,
+                        None,
+                        "request body is required",
+                        keyword="required",
+                        expected=list(op.request_content),
+                        actual=None,
+                        spec_location=op.pointer + "/requestBody",
                     )
                 )
             return out
@@ -255,28 +340,53 @@ class Validator:
         if media is None:
             out.append(
                 self._finding(
-                    "request.content-type", "request", "content-type", "content-type", opid, None,
+                    "request.content-type",
+                    "request",
+                    "content-type",
+                    "content-type",
+                    opid,
+                    None,
                     f"request content type {ctype or '(none)'} is not accepted by the contract",
-                    expected=list(op.request_content), actual=ctype, spec_location=op.pointer + "/requestBody/content",
+                    expected=list(op.request_content),
+                    actual=ctype,
+                    spec_location=op.pointer + "/requestBody/content",
                 )
             )
             return out
         if ctype not in self.profile.content_types:
             out.append(
                 self._finding(
-                    "request.content-type", "request", "content-type", "content-type", opid, None,
+                    "request.content-type",
+                    "request",
+                    "content-type",
+                    "content-type",
+                    opid,
+                    None,
                     f"{self.profile.name} accepts only {', '.join(self.profile.content_types)}",
-                    expected=list(self.profile.content_types), actual=ctype,
+                    expected=list(self.profile.content_types),
+                    actual=ctype,
                 )
             )
         if ctype == MULTIPART:
             try:
-                body = parse_multipart(request.headers.get("content-type", ""), body) if request.body_raw else body
+                body = (
+                    parse_multipart(request.headers.get("content-type", ""), body)
+                    if request.body_raw
+                    else body
+                )
             except ValueError as exc:
                 out.append(
                     self._finding(
-                        "request.body", "request", "body", "", opid, None, f"malformed multipart body: {exc}",
-                        keyword="multipart", expected="multipart/form-data", actual=_excerpt(request.body),
+                        "request.body",
+                        "request",
+                        "body",
+                        "",
+                        opid,
+                        None,
+                        f"malformed multipart body: {exc}",
+                        keyword="multipart",
+                        expected="multipart/form-data",
+                        actual=_excerpt(request.body),
                     )
                 )
                 return out
@@ -286,8 +396,17 @@ class Validator:
             except ValueError as exc:
                 out.append(
                     self._finding(
-                        "request.body", "request", "body", "", opid, None, f"body is not valid JSON: {exc}",
-                        keyword="json", expected="JSON", actual=_excerpt(request.body), spec_location=media.schema_pointer,
+                        "request.body",
+                        "request",
+                        "body",
+                        "",
+                        opid,
+                        None,
+                        f"body is not valid JSON: {exc}",
+                        keyword="json",
+                        expected="JSON",
+                        actual=_excerpt(request.body),
+                        spec_location=media.schema_pointer,
                     )
                 )
                 return out
@@ -296,25 +415,42 @@ class Validator:
 
     # -- schema --------------------------------------------------------------
 
-    def _schema_findings(self, media: MediaType, body: Any, where: str, op: str, status: int | None) -> list[Finding]:
+    def _schema_findings(
+        self, media: MediaType, body: Any, where: str, op: str, status: int | None
+    ) -> list[Finding]:
         compiled = self._compiled.get(media.schema_pointer) or self._compile(media)
         out: list[Finding] = []
         if not compiled.validator.is_valid(body):
-            for err in compiled.validator.iter_errors(body):
-                out += self._error_findings(err, where, op, status, compiled)
+            errors = [
+                f
+                for err in compiled.validator.iter_errors(body)
+                for f in self._error_findings(err, where, op, status, compiled)
+            ]
+            out += _drop_consequences(errors)
         if compiled.properties is not None and isinstance(body, dict) and where == "response":
             for key in body.keys() - compiled.properties:
                 out.append(
                     self._finding(
-                        "response.extra-property", where, "body", "/" + _escape(key), op, status,
+                        "response.extra-property",
+                        where,
+                        "body",
+                        "/" + _escape(key),
+                        op,
+                        status,
                         f"property {key!r} is not in the contract (allowed, but a dialect marker)",
-                        severity=Severity.INFO, keyword="properties", expected=None, actual=json_type(body[key]),
-                        spec_location=compiled.pointer + "/properties", origin=compiled.origin,
+                        severity=Severity.INFO,
+                        keyword="properties",
+                        expected=None,
+                        actual=json_type(body[key]),
+                        spec_location=compiled.pointer + "/properties",
+                        origin=compiled.origin,
                     )
                 )
         return out
 
-    def _error_findings(self, err: Any, where: str, op: str, status: int | None, compiled: _Compiled) -> list[Finding]:
+    def _error_findings(
+        self, err: Any, where: str, op: str, status: int | None, compiled: _Compiled
+    ) -> list[Finding]:
         kind = err.kind
         name = type(kind).__name__
         pointer = _pointer(err.instance_path)
@@ -324,29 +460,67 @@ class Validator:
         if name == "AnyOf":
             nested = _best_branch(kind.context, list(err.instance_path))
             if nested is not None:
-                return [f for e in nested for f in self._error_findings(e, where, op, status, compiled)]
-            types = sorted({t for branch in kind.context for e in branch if type(e.kind).__name__ == "Type" for t in e.kind.types})
+                return [
+                    f for e in nested for f in self._error_findings(e, where, op, status, compiled)
+                ]
+            types = sorted(
+                {
+                    t
+                    for branch in kind.context
+                    for e in branch
+                    if type(e.kind).__name__ == "Type"
+                    for t in e.kind.types
+                }
+            )
             return [
                 self._finding(
-                    check, where, "body", pointer, op, status, f"{_short(err.instance)} is not of type {' or '.join(types) or 'any allowed schema'}",
-                    keyword="type" if types else "anyOf", expected=types, actual=err.instance, spec_location=location, origin=origin,
+                    check,
+                    where,
+                    "body",
+                    pointer,
+                    op,
+                    status,
+                    f"{_short(err.instance)} is not of type {' or '.join(types) or 'any allowed schema'}",
+                    keyword="type" if types else "anyOf",
+                    expected=types,
+                    actual=err.instance,
+                    spec_location=location,
+                    origin=origin,
                 )
             ]
         if name == "Required":
             prop = str(kind.property)
             return [
                 self._finding(
-                    check, where, "body", f"{pointer.rstrip('/')}/{_escape(prop)}" if pointer else f"/{_escape(prop)}",
-                    op, status, f"required property {prop!r} is missing",
-                    keyword="required", expected="present", actual="missing", spec_location=location, origin=origin,
+                    check,
+                    where,
+                    "body",
+                    f"{pointer.rstrip('/')}/{_escape(prop)}" if pointer else f"/{_escape(prop)}",
+                    op,
+                    status,
+                    f"required property {prop!r} is missing",
+                    keyword="required",
+                    expected="present",
+                    actual="missing",
+                    spec_location=location,
+                    origin=origin,
                 )
             ]
         if name == "AdditionalProperties":
             return [
                 self._finding(
-                    check, where, "body", f"{pointer}/{_escape(str(p))}", op, status,
-                    f"property {p!r} is not allowed here", keyword="additionalProperties",
-                    expected="no other properties", actual=p, spec_location=location, origin=origin,
+                    check,
+                    where,
+                    "body",
+                    f"{pointer}/{_escape(str(p))}",
+                    op,
+                    status,
+                    f"property {p!r} is not allowed here",
+                    keyword="additionalProperties",
+                    expected="no other properties",
+                    actual=p,
+                    spec_location=location,
+                    origin=origin,
                 )
                 for p in kind.unexpected
             ]
@@ -366,8 +540,18 @@ class Validator:
             expected = kind.limit
         return [
             self._finding(
-                check, where, "body", pointer, op, status, err.message, keyword=keyword,
-                expected=expected, actual=_clip(actual), spec_location=location, origin=origin,
+                check,
+                where,
+                "body",
+                pointer,
+                op,
+                status,
+                err.message,
+                keyword=keyword,
+                expected=expected,
+                actual=_clip(actual),
+                spec_location=location,
+                origin=origin,
             )
         ]
 
@@ -403,7 +587,13 @@ class Validator:
         origin: str | None = None,
     ) -> Finding:
         deviation = self.profile.explain(
-            check=check, where=where, operation=operation, status=status, keyword=keyword, pointer=pointer, actual=actual
+            check=check,
+            where=where,
+            operation=operation,
+            status=status,
+            keyword=keyword,
+            pointer=pointer,
+            actual=actual,
         )
         if deviation is not None:
             verdict = Verdict.DEVIATION
@@ -412,13 +602,43 @@ class Validator:
         if origin is None and status is not None and status >= 400:
             origin = CONVENTION
         return Finding(
-            check=check, verdict=verdict, severity=severity, message=message, where=where, location=location,
-            pointer=pointer, operation=operation, keyword=keyword, expected=expected, actual=actual,
-            spec_location=spec_location, origin=origin, deviation=deviation, status=status,
+            check=check,
+            verdict=verdict,
+            severity=severity,
+            message=message,
+            where=where,
+            location=location,
+            pointer=pointer,
+            operation=operation,
+            keyword=keyword,
+            expected=expected,
+            actual=actual,
+            spec_location=spec_location,
+            origin=origin,
+            deviation=deviation,
+            status=status,
         )
 
 
-_KEYWORDS = {"Constant": "const", "MinLength": "minLength", "MaxLength": "maxLength", "OneOfNotValid": "oneOf"}
+# A value of the wrong type also fails its enum, const and length keywords; one finding says it.
+_CONSEQUENCES = frozenset(
+    {"enum", "const", "minLength", "maxLength", "pattern", "format", "minimum", "maximum"}
+)
+
+
+def _drop_consequences(findings: list[Finding]) -> list[Finding]:
+    typed = {f.pointer for f in findings if f.keyword == "type"}
+    if not typed:
+        return findings
+    return [f for f in findings if not (f.pointer in typed and f.keyword in _CONSEQUENCES)]
+
+
+_KEYWORDS = {
+    "Constant": "const",
+    "MinLength": "minLength",
+    "MaxLength": "maxLength",
+    "OneOfNotValid": "oneOf",
+}
 
 
 @functools.cache
@@ -475,11 +695,13 @@ def parse_multipart(content_type: str, body: Any) -> dict[str, str]:
         raise ValueError("multipart body must be text")
     if "boundary=" not in content_type:
         raise ValueError("Content-Type has no boundary")
-    msg = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + bytes(body))
+    msg = BytesParser(policy=HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + bytes(body)
+    )
     if not msg.is_multipart():
         raise ValueError("not a multipart message")
     fields: dict[str, str] = {}
-    parts = list(msg.iter_parts())  # type: ignore[attr-defined]
+    parts = list(msg.iter_parts())
     if not parts or msg.defects:
         raise ValueError("no parts, or the closing boundary is missing")
     for part in parts:
@@ -490,6 +712,7 @@ def parse_multipart(content_type: str, body: Any) -> dict[str, str]:
         if filename is not None:
             fields[str(name)] = f"<file {filename}>"
         else:
-            payload = part.get_payload(decode=True) or b""
-            fields[str(name)] = payload.decode(part.get_content_charset() or "utf-8", "replace")
+            payload = part.get_payload(decode=True)
+            data = payload if isinstance(payload, bytes) else b""
+            fields[str(name)] = data.decode(part.get_content_charset() or "utf-8", "replace")
     return fields

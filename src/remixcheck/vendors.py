@@ -45,7 +45,9 @@ class Matcher:
             return False
         if self.operations and operation not in self.operations:
             return False
-        if self.status and (status is None or not any(_status_matches(p, status) for p in self.status)):
+        if self.status and (
+            status is None or not any(_status_matches(p, status) for p in self.status)
+        ):
             return False
         if self.keyword is not None and keyword != self.keyword:
             return False
@@ -164,26 +166,36 @@ def _pointer(path: Iterable[Any]) -> str:
 def parse_profile(data: Any, path: Path) -> Profile:
     """Validate raw profile data against the profile schema and build a Profile."""
     validator = _profile_validator()
-    errors = sorted(validator.iter_errors(data), key=lambda e: (len(e.path), list(map(str, e.path))))
+    errors = sorted(
+        validator.iter_errors(data), key=lambda e: (len(e.path), list(map(str, e.path)))
+    )
     if errors:
         e = errors[0]
         more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
         raise ProfileError(f"{path}: field {_pointer(e.absolute_path)}: {e.message}{more}")
     assert isinstance(data, Mapping)
     if data["id"] != path.stem:
-        raise ProfileError(f"{path}: field /id: {data['id']!r} must match the file name {path.stem!r}")
+        raise ProfileError(
+            f"{path}: field /id: {data['id']!r} must match the file name {path.stem!r}"
+        )
     vid = data["video_id"]
     try:
         pattern = re.compile(vid["pattern"])
     except re.error as exc:
-        raise ProfileError(f"{path}: field /video_id/pattern: not a regular expression: {exc}") from None
+        raise ProfileError(
+            f"{path}: field /video_id/pattern: not a regular expression: {exc}"
+        ) from None
     if vid["format"] == "id-provider" and "provider" not in vid:
         raise ProfileError(f"{path}: field /video_id/provider: required when format is id-provider")
     if not pattern.fullmatch(vid["example"]):
-        raise ProfileError(f"{path}: field /video_id/example: {vid['example']!r} does not match the pattern")
+        raise ProfileError(
+            f"{path}: field /video_id/example: {vid['example']!r} does not match the pattern"
+        )
     req = data["request"]
     if req["preferred_content_type"] not in req["content_types"]:
-        raise ProfileError(f"{path}: field /request/preferred_content_type: not one of /request/content_types")
+        raise ProfileError(
+            f"{path}: field /request/preferred_content_type: not one of /request/content_types"
+        )
     seen: set[str] = set()
     deviations = []
     for i, d in enumerate(data["deviations"]):
@@ -245,5 +257,7 @@ def load(name_or_path: str) -> Profile:
     path = resources.vendors_dir() / f"{name_or_path}.yaml"
     if not path.is_file():
         names = ", ".join(available())
-        raise ProfileError(f"unknown vendor {name_or_path!r}; known vendors: {names} (or a path to a profile .yaml)")
+        raise ProfileError(
+            f"unknown vendor {name_or_path!r}; known vendors: {names} (or a path to a profile .yaml)"
+        )
     return load_profile_file(path)

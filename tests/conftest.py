@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def video(**overrides: Any) -> dict[str, Any]:
+    """A Video body that meets the canonical contract; overrides replace fields (None keeps null)."""
+    body: dict[str, Any] = {
+        "id": "video_456",
+        "object": "video",
+        "model": "sora-2",
+        "status": "queued",
+        "progress": 0,
+        "created_at": 1712698600,
+        "completed_at": None,
+        "expires_at": None,
+        "prompt": "a cat takes a bow",
+        "size": "720x1280",
+        "seconds": "8",
+        "remixed_from_video_id": "video_123",
+        "error": None,
+    }
+    body.update(overrides)
+    return body
+
+
+def error_body(message: str = "bad", code: str | None = "invalid_prompt") -> dict[str, Any]:
+    return {
+        "error": {
+            "message": message,
+            "type": "invalid_request_error",
+            "param": "prompt",
+            "code": code,
+        }
+    }
+
+
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run the real CLI in a subprocess, as a user would."""
+    full_env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "remixcheck", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=cwd,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def write_jsonl(path: Path, records: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def video_body() -> dict[str, Any]:
+    return video()
