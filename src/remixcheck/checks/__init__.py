@@ -1,0 +1,102 @@
+"""The conformance catalogue: a registry of checks, each with a stable id and metadata.
+
+A check declares the requests it sends (`RequestSpec`), so `--plan` lists exactly what
+a run would send, and a `run` function that sends them through the Context and judges
+the answers. Adding a check is one entry in one family module.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from remixcheck.findings import Severity
+
+if TYPE_CHECKING:
+    from remixcheck.checks.context import Context
+    from remixcheck.results import CheckResult
+    from remixcheck.vendors import Profile
+
+FREE, MAY_BILL, BILLABLE = "free", "may-bill", "billable"
+
+
+@dataclass(frozen=True, slots=True)
+class Body:
+    """A request body as sent: raw bytes plus a shell expression for very long ones."""
+
+    content: bytes
+    content_type: str | None
+    shell: str | None = None  # reproduces `content` in a curl line without pasting 32 KB
+
+    @classmethod
+    def json(cls, value: Any, shell: str | None = None) -> Body:
+        return cls(json.dumps(value, ensure_ascii=False).encode(), "application/json", shell)
+
+    @classmethod
+    def multipart(cls, fields: dict[str, str]) -> Body:
+        boundary = "remixcheck-7d1c2a9e"
+        parts = [
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n' for name, value in fields.items()
+        ]
+        return cls(("".join(parts) + f"--{boundary}--\r\n").encode(), f"multipart/form-data; boundary={boundary}")
+
+    @classmethod
+    def raw(cls, content: bytes, content_type: str | None) -> Body:
+        return cls(content, content_type)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestSpec:
+    """One request a check sends. Path placeholders: {source} {remix} {unknown} {bare}."""
+
+    method: str
+    path: str  # relative to the base path, e.g. /videos/{source}/remix
+    body: Body | None = None
+    auth: str = "valid"  # valid | none | invalid
+    billing: str = FREE  # billable: starts a paid job; may-bill: would if wrongly accepted
+    compat: bool = False  # sent under the vendor's compatibility base path
+    repeat: str = ""  # e.g. "until terminal": the request is polled
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    id: str
+    family: str
+    title: str
+    description: str
+    severity: Severity
+    requests: tuple[RequestSpec, ...]
+    run: Callable[[Context, Check], CheckResult]
+    applies: Callable[[Profile], str | None] = field(default=lambda _p: None)  # a skip reason, or None
+
+    @property
+    def billing(self) -> str:
+        kinds = {r.billing for r in self.requests}
+        return BILLABLE if BILLABLE in kinds else MAY_BILL if MAY_BILL in kinds else FREE
+
+
+REGISTRY: dict[str, Check] = {}
+
+
+def register(check: Check) -> Check:
+    if check.id in REGISTRY:
+        raise ValueError(f"duplicate check id {check.id}")
+    REGISTRY[check.id] = check
+    return check
+
+
+# Execution order: the source video first, free negatives, then the billable positives
+# (with the not-completed case right after the first remix), then polling, then compat.
+FAMILY_MODULES = ("source", "negative", "positive", "lifecycle", "compat")
+
+
+def catalogue() -> list[Check]:
+    """Every check, in the order a run executes them."""
+    import importlib
+
+    for name in FAMILY_MODULES:
+        importlib.import_module(f"remixcheck.checks.{name}")
+    return list(REGISTRY.values())

@@ -1,0 +1,253 @@
+"""What a check sees while it runs: the target, its profile, the budget, and shared state."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from remixcheck.checks import BILLABLE, FREE, MAY_BILL, Check, RequestSpec
+from remixcheck.findings import Finding, Severity, Verdict, worst_verdict
+from remixcheck.results import CheckResult, Evidence, Outcome
+from remixcheck.transport import Sent, Transport
+from remixcheck.validate import Validator
+from remixcheck.vendors import Profile
+
+PROMPT = "remixcheck conformance run: keep the camera move, make it a snowy dawn"
+UNKNOWN_NATIVE_ID = "video_remixcheck_unknown_000000"
+TERMINAL = ("completed", "failed")
+BODY_EXCERPT = 4000
+
+
+class SkipCheck(Exception):
+    """The check cannot run here (budget, missing prerequisite); the message says why."""
+
+
+class ErrorCheck(Exception):
+    """The tool could not complete the check for a reason other than transport (e.g. a deadline)."""
+
+
+@dataclass(slots=True)
+class Budget:
+    """Requests that may start a paid job. None means unlimited (loopback targets)."""
+
+    max_billable: int | None
+    sent: int = 0
+
+    def allows(self, billing: str) -> bool:
+        return billing == FREE or self.max_billable is None or self.sent < self.max_billable
+
+    def spend(self, billing: str) -> None:
+        if billing != FREE:
+            self.sent += 1
+
+
+@dataclass(slots=True)
+class Settings:
+    poll_timeout: float = 300.0
+    poll_interval: float = 1.0  # used when the server sends no openai-poll-after-ms
+    max_poll_interval: float = 10.0
+    create_source: bool = True
+
+
+@dataclass(slots=True)
+class Context:
+    profile: Profile
+    validator: Validator
+    transport: Transport
+    budget: Budget
+    settings: Settings
+    source_id: str | None = None
+    source_note: str = ""
+    prompt: str = PROMPT
+    sent: dict[str, Sent] = field(default_factory=dict)  # by role: "remix-json", "remix-multipart", ...
+    polls: list[Sent] = field(default_factory=list)
+    poll_outcome: str = ""  # "completed" | "failed" | "deadline" | ""
+    observed_videos: list[dict[str, Any]] = field(default_factory=list)
+
+    # -- ids ---------------------------------------------------------------
+
+    @property
+    def unknown_id(self) -> str:
+        return self.profile.video_id.make(UNKNOWN_NATIVE_ID)
+
+    def remix_id(self) -> str | None:
+        body = self.json_of("remix-json")
+        value = body.get("id") if isinstance(body, dict) else None
+        return value if isinstance(value, str) and value else None
+
+    def json_of(self, role: str) -> Any:
+        sent = self.sent.get(role)
+        return sent.json() if sent is not None else None
+
+    # -- sending -----------------------------------------------------------
+
+    def path_for(self, spec: RequestSpec) -> str:
+        base = self.profile.compat_base_paths[0] if spec.compat else self.profile.base_paths[0]
+        values = {
+            "source": self.source_id or "",
+            "remix": self.remix_id() or "",
+            "unknown": self.unknown_id,
+            "bare": self.profile.video_id.native(self.source_id or self.profile.video_id.example),
+        }
+        path = spec.path
+        for name, value in values.items():
+            if "{" + name + "}" in path:
+                if not value:
+                    raise SkipCheck(f"needs a {name} video id, which this run does not have")
+                path = path.replace("{" + name + "}", _segment(value))
+        return base + path
+
+    def send(self, spec: RequestSpec) -> Sent:
+        if not self.budget.allows(spec.billing):
+            what = "starts a paid remix job" if spec.billing == BILLABLE else "could start a paid job if the vendor wrongly accepts it"
+            raise SkipCheck(
+                f"billable budget used up ({self.budget.sent} of --max-billable {self.budget.max_billable}): "
+                f"this request {what}; raise --max-billable to run it"
+            )
+        path = self.path_for(spec)
+        invalid_key = (self.profile.key_prefix or "sk-") + "remixcheck-invalid-0000"
+        body = spec.body
+        self.budget.spend(spec.billing)
+        sent = self.transport.send(
+            spec.method,
+            path,
+            body=body.content if body else None,
+            content_type=body.content_type if body else None,
+            auth=spec.auth,
+            invalid_key=invalid_key,
+            shell_body=body.shell if body else None,
+        )
+        data = sent.json()
+        if isinstance(data, dict) and data.get("object") == "video" and 200 <= sent.status < 300:
+            self.observed_videos.append({"operation": _operation_of(spec), "status": sent.status, "body": data})
+        return sent
+
+    def poll_wait(self, sent: Sent) -> float:
+        header = self.profile.poll_after_header
+        value = sent.headers.get(header.lower()) if header else None
+        try:
+            wait = float(value) / 1000.0 if value is not None else self.settings.poll_interval
+        except ValueError:
+            wait = self.settings.poll_interval
+        return min(max(wait, 0.0), self.settings.max_poll_interval)
+
+    def poll(self, spec: RequestSpec, until: tuple[str, ...], *, deadline: float | None = None) -> list[Sent]:
+        """Retrieve repeatedly until status is in `until` or the poll deadline passes."""
+        polls: list[Sent] = []
+        end = time.monotonic() + (deadline if deadline is not None else self.settings.poll_timeout)
+        while True:
+            sent = self.send(spec)
+            polls.append(sent)
+            body = sent.json()
+            status = body.get("status") if isinstance(body, dict) else None
+            if status in until or not 200 <= sent.status < 300:
+                return polls
+            wait = self.poll_wait(sent)
+            if time.monotonic() + wait > end:
+                return polls
+            time.sleep(wait)
+
+    # -- judging -----------------------------------------------------------
+
+    def response_findings(self, sent: Sent, operation_id: str) -> list[Finding]:
+        resp = sent.exchange.response
+        assert resp is not None
+        op = self.validator.contract.operation(operation_id)
+        return self.validator.check_response(op, resp.status, resp.headers, resp.body, raw=resp.body_raw, truncated=resp.truncated)
+
+    def finding(
+        self,
+        check: Check,
+        message: str,
+        *,
+        expected: Any = None,
+        actual: Any = None,
+        location: str = "body",
+        pointer: str = "",
+        operation: str | None = None,
+        status: int | None = None,
+        keyword: str | None = None,
+        severity: Severity | None = None,
+    ) -> Finding:
+        """A semantic finding of a check, explained by the profile where it documents it."""
+        deviation = self.profile.explain(
+            check=check.id, where="response", operation=operation, status=status, keyword=keyword, pointer=pointer, actual=actual
+        )
+        return Finding(
+            check=check.id,
+            verdict=Verdict.DEVIATION if deviation else Verdict.VIOLATION,
+            severity=severity or check.severity,
+            message=message,
+            where="response",
+            location=location,
+            pointer=pointer,
+            operation=operation,
+            keyword=keyword,
+            expected=expected,
+            actual=actual,
+            deviation=deviation,
+            status=status,
+        )
+
+    def result(self, check: Check, findings: list[Finding], sent: list[Sent] | None = None, reason: str = "") -> CheckResult:
+        verdict = worst_verdict(findings)
+        outcome = {Verdict.PASS: Outcome.PASS, Verdict.DEVIATION: Outcome.DEVIATION, Verdict.VIOLATION: Outcome.VIOLATION}[verdict]
+        counted = [f for f in findings if f.severity is not Severity.INFO or f.deviation]
+        return CheckResult(
+            check=check.id,
+            family=check.family,
+            title=check.title,
+            outcome=outcome,
+            reason=reason,
+            findings=counted,
+            evidence=[evidence(s) for s in (sent or [])],
+            deviations=sorted({f.deviation for f in counted if f.deviation}),
+            billable=check.billing != FREE,
+        )
+
+
+def _segment(value: str) -> str:
+    from urllib.parse import quote
+
+    # Ids go into the path escaped, except the vendor's own separators (Bifrost's colon).
+    return quote(value, safe=":@-._~")
+
+
+def _operation_of(spec: RequestSpec) -> str:
+    if spec.path.endswith("/remix"):
+        return "CreateVideoRemix"
+    return "createVideo" if spec.method == "POST" else "GetVideo"
+
+
+def evidence(sent: Sent) -> Evidence:
+    req = sent.exchange.request
+    resp = sent.exchange.response
+    request = {"method": req.method, "url": req.url, "headers": req.headers, "body": _excerpt(req.body, 2000)}
+    response = None
+    if resp is not None:
+        response = {
+            "status": resp.status,
+            "headers": resp.headers,
+            "body": _excerpt(resp.body, BODY_EXCERPT),
+            "truncated": resp.truncated,
+            "elapsed_ms": round(resp.elapsed_ms, 1) if resp.elapsed_ms is not None else None,
+        }
+    return Evidence(request=request, response=response, curl=sent.curl, note="; ".join(sent.notes))
+
+
+def _excerpt(body: Any, limit: int) -> str | None:
+    if body is None:
+        return None
+    if isinstance(body, (bytes, bytearray)):
+        text = bytes(body[: limit * 4]).decode("utf-8", "replace")
+        total = len(body)
+    else:
+        text = str(body)
+        total = len(text)
+    if len(text) > limit:
+        return text[:limit] + f"... [{total} bytes in all]"
+    return text
+
+
+MAY_BILL_NOTE = MAY_BILL  # re-exported for family modules

@@ -1,0 +1,205 @@
+"""Positive remix as JSON and multipart, their parity, and invariants of the returned job."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from remixcheck.checks import BILLABLE, MAY_BILL, Body, Check, RequestSpec, register
+from remixcheck.checks.common import expect_status
+from remixcheck.checks.context import PROMPT, Context, SkipCheck
+from remixcheck.findings import Finding, Severity
+from remixcheck.results import CheckResult
+from remixcheck.vendors import json_type
+
+REMIX = "/videos/{source}/remix"
+JSON_REMIX = RequestSpec("POST", REMIX, Body.json({"prompt": PROMPT}), billing=BILLABLE)
+MULTIPART_REMIX = RequestSpec("POST", REMIX, Body.multipart({"prompt": PROMPT}), billing=BILLABLE)
+
+
+def _remix(role: str, spec: RequestSpec) -> Callable[[Context, Check], CheckResult]:
+    def run(ctx: Context, check: Check) -> CheckResult:
+        if ctx.source_id is None:
+            raise SkipCheck("no completed source video (see source.retrieve)")
+        sent = ctx.send(spec)
+        ctx.sent[role] = sent
+        return ctx.result(check, expect_status(ctx, check, sent, (200,), "CreateVideoRemix"), [sent])
+
+    return run
+
+
+register(
+    Check(
+        id="positive.remix-json",
+        family="positive",
+        title="Remix as JSON",
+        description="Remix the completed source video with a JSON {prompt}; expects 200 and a Video that meets the contract.",
+        severity=Severity.ERROR,
+        requests=(JSON_REMIX,),
+        run=_remix("remix-json", JSON_REMIX),
+    )
+)
+
+
+def _not_completed(ctx: Context, check: Check) -> CheckResult:
+    body = ctx.json_of("remix-json")
+    if not isinstance(body, dict) or not isinstance(body.get("id"), str):
+        raise SkipCheck("needs the job created by positive.remix-json")
+    if body.get("status") in ("completed", "failed"):
+        raise SkipCheck("the new remix job finished before it could be remixed again")
+    spec = check.requests[0]
+    sent = ctx.send(spec)
+    return ctx.result(check, expect_status(ctx, check, sent, (400, 409), "CreateVideoRemix"), [sent])
+
+
+register(
+    Check(
+        id="negative.remix-not-completed",
+        family="negative",
+        title="Remix of a video that is not completed",
+        description="Remix the job positive.remix-json just created, while it is still queued or in progress. Expects 400 or 409 with the error envelope.",
+        severity=Severity.ERROR,
+        requests=(RequestSpec("POST", "/videos/{remix}/remix", Body.json({"prompt": "x"}), billing=MAY_BILL),),
+        run=_not_completed,
+    )
+)
+
+register(
+    Check(
+        id="positive.remix-multipart",
+        family="positive",
+        title="Remix as multipart/form-data",
+        description="Remix the completed source video with a multipart form field `prompt`; expects 200 and a Video.",
+        severity=Severity.ERROR,
+        requests=(MULTIPART_REMIX,),
+        run=_remix("remix-multipart", MULTIPART_REMIX),
+    )
+)
+
+
+def _shape(body: Any) -> dict[str, str]:
+    return {k: json_type(v) for k, v in body.items()} if isinstance(body, dict) else {}
+
+
+def _parity(ctx: Context, check: Check) -> CheckResult:
+    a, b = ctx.sent.get("remix-json"), ctx.sent.get("remix-multipart")
+    if a is None or b is None:
+        raise SkipCheck("needs both positive.remix-json and positive.remix-multipart to have run")
+    findings: list[Finding] = []
+    if a.status // 100 != b.status // 100:
+        findings.append(
+            ctx.finding(
+                check,
+                f"JSON remix answered {a.status}, multipart remix answered {b.status}",
+                expected=a.status,
+                actual=b.status,
+                location="status",
+                operation="CreateVideoRemix",
+                status=b.status,
+            )
+        )
+    else:
+        sa, sb = _shape(a.json()), _shape(b.json())
+        for key in sorted(sa.keys() | sb.keys()):
+            if key in ("id",):
+                continue
+            if sa.get(key) != sb.get(key):
+                findings.append(
+                    ctx.finding(
+                        check,
+                        f"field {key!r} is {sa.get(key, 'absent')} for JSON but {sb.get(key, 'absent')} for multipart",
+                        expected=sa.get(key, "absent"),
+                        actual=sb.get(key, "absent"),
+                        pointer="/" + key,
+                        operation="CreateVideoRemix",
+                        status=b.status,
+                    )
+                )
+    return ctx.result(check, findings)
+
+
+register(
+    Check(
+        id="positive.parity",
+        family="positive",
+        title="JSON and multipart remix agree",
+        description="The JSON and multipart remixes get the same status class and bodies of the same shape (same fields, same JSON types).",
+        severity=Severity.ERROR,
+        requests=(),
+        run=_parity,
+    )
+)
+
+
+def _invariant(
+    check_id: str,
+    title: str,
+    description: str,
+    field: str,
+    judge: Callable[[Context, dict[str, Any], Any], str | None],
+) -> None:
+    """A check on one field of the JSON remix job; `judge` returns what is wrong, or None."""
+
+    def run(ctx: Context, check: Check) -> CheckResult:
+        sent = ctx.sent.get("remix-json")
+        body = sent.json() if sent is not None else None
+        if sent is None or not isinstance(body, dict) or not 200 <= sent.status < 300:
+            raise SkipCheck("needs a Video from positive.remix-json")
+        findings: list[Finding] = []
+        if field not in body:
+            # An absent field is judged by the same rule as the schema: documented omission or not.
+            deviation = ctx.profile.explain(
+                check="response.body", where="response", operation="CreateVideoRemix", status=sent.status, keyword="required", pointer="/" + field
+            )
+            f = ctx.finding(check, f"{field!r} is absent, so the invariant cannot hold", expected=description, actual="absent", pointer="/" + field, operation="CreateVideoRemix", status=sent.status)
+            if deviation:
+                f = _with_deviation(f, deviation)
+            findings.append(f)
+        else:
+            problem = judge(ctx, body, body[field])
+            if problem:
+                findings.append(ctx.finding(check, problem, expected=description, actual=body[field], pointer="/" + field, operation="CreateVideoRemix", status=sent.status))
+        return ctx.result(check, findings)
+
+    register(
+        Check(
+            id=check_id,
+            family="invariant",
+            title=title,
+            description=description,
+            severity=Severity.ERROR,
+            requests=(),
+            run=run,
+        )
+    )
+
+
+def _with_deviation(f: Finding, deviation: str) -> Finding:
+    from dataclasses import replace
+
+    from remixcheck.findings import Verdict
+
+    return replace(f, verdict=Verdict.DEVIATION, deviation=deviation)
+
+
+def _same_id(ctx: Context, value: Any) -> bool:
+    fmt = ctx.profile.video_id
+    return isinstance(value, str) and ctx.source_id is not None and fmt.native(value) == fmt.native(ctx.source_id)
+
+
+_invariant("invariant.object-video", "object is \"video\"", 'object is exactly "video".', "object",
+           lambda ctx, b, v: None if v == "video" else f"object is {v!r}, not 'video'")
+_invariant("invariant.new-id", "New job id", "id is a non-empty string different from the source video id.", "id",
+           lambda ctx, b, v: "id is empty or not a string" if not isinstance(v, str) or not v else ("the remix reuses the source video id" if _same_id(ctx, v) else None))
+_invariant("invariant.remixed-from", "remixed_from_video_id is the source", "remixed_from_video_id is the source video id, in the vendor's id format.", "remixed_from_video_id",
+           lambda ctx, b, v: None if v == ctx.source_id else f"remixed_from_video_id is {v!r}, expected {ctx.source_id!r}")
+_invariant("invariant.prompt-echo", "Prompt echoed", "prompt is the prompt that was sent.", "prompt",
+           lambda ctx, b, v: None if v == ctx.prompt else f"prompt is {str(v)[:80]!r}, not the prompt sent")
+_invariant("invariant.initial-status", "Starts queued or in progress", "status is queued or in_progress when the remix is created.", "status",
+           lambda ctx, b, v: None if v in ("queued", "in_progress") else f"a new remix job has status {v!r}")
+_invariant("invariant.completed-at-null", "completed_at null until completed", "completed_at is null unless status is completed.", "completed_at",
+           lambda ctx, b, v: None if v is None or b.get("status") == "completed" else f"completed_at is {v!r} while status is {b.get('status')!r}")
+_invariant("invariant.error-null", "error null unless failed", "error is null unless status is failed.", "error",
+           lambda ctx, b, v: None if v is None or b.get("status") == "failed" else f"error is set while status is {b.get('status')!r}")
+_invariant("invariant.progress-range", "progress within 0..100", "progress is a number within 0..100.", "progress",
+           lambda ctx, b, v: None if isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 100 else f"progress {v!r} is outside 0..100")

@@ -1,0 +1,179 @@
+"""Results of a conformance run: plain data, a versioned JSON form, and secret scrubbing."""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from remixcheck.errors import InputError
+from remixcheck.findings import Finding
+
+SCHEMA_ID = "remixcheck/results"
+SCHEMA_VERSION = 1
+
+
+class Outcome(enum.StrEnum):
+    """How a check ended. `error` means the tool could not finish it, never that the API broke."""
+
+    PASS = "pass"
+    DEVIATION = "deviation"
+    VIOLATION = "violation"
+    SKIPPED = "skipped"
+    ERROR = "error"
+
+
+@dataclass(slots=True)
+class Evidence:
+    """One request and what came back, redacted, with a curl line that reproduces it."""
+
+    request: dict[str, Any]
+    response: dict[str, Any] | None
+    curl: str
+    note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"request": self.request, "response": self.response, "curl": self.curl, "note": self.note}
+
+
+@dataclass(slots=True)
+class CheckResult:
+    check: str
+    family: str
+    title: str
+    outcome: Outcome
+    reason: str = ""
+    findings: list[Finding] = field(default_factory=list)
+    evidence: list[Evidence] = field(default_factory=list)
+    deviations: list[str] = field(default_factory=list)
+    billable: bool = False
+    duration_ms: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "check": self.check,
+            "family": self.family,
+            "title": self.title,
+            "outcome": self.outcome.value,
+            "reason": self.reason,
+            "deviations": self.deviations,
+            "billable": self.billable,
+            "duration_ms": round(self.duration_ms, 1),
+            "findings": [f.to_dict() for f in self.findings],
+            "evidence": [e.to_dict() for e in self.evidence],
+        }
+
+
+@dataclass(slots=True)
+class TargetResult:
+    name: str
+    vendor: str
+    base_url: str
+    api_key_env: str | None
+    emulated: bool
+    source_video_id: str | None = None
+    checks: list[CheckResult] = field(default_factory=list)
+    requests_sent: int = 0
+    billable_sent: int = 0
+    max_billable: int | None = None
+    observed_videos: list[dict[str, Any]] = field(default_factory=list)  # Video bodies, for the field matrix
+    duration_ms: float = 0.0
+
+    def counts(self) -> dict[str, int]:
+        out = {o.value: 0 for o in Outcome}
+        for c in self.checks:
+            out[c.outcome.value] += 1
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "vendor": self.vendor,
+            "base_url": self.base_url,
+            "api_key_env": self.api_key_env,
+            "emulated": self.emulated,
+            "source_video_id": self.source_video_id,
+            "requests_sent": self.requests_sent,
+            "billable_sent": self.billable_sent,
+            "max_billable": self.max_billable,
+            "duration_ms": round(self.duration_ms, 1),
+            "counts": self.counts(),
+            "checks": [c.to_dict() for c in self.checks],
+            "observed_videos": self.observed_videos,
+        }
+
+
+@dataclass(slots=True)
+class RunResult:
+    tool_version: str
+    spec_version: str
+    spec_sha256: str
+    started_at: str
+    finished_at: str = ""
+    strict: bool = False
+    targets: list[TargetResult] = field(default_factory=list)
+
+    def failing(self) -> bool:
+        """True when any check ended in violation or error (deviations too under --strict)."""
+        bad = {Outcome.VIOLATION, Outcome.ERROR} | ({Outcome.DEVIATION} if self.strict else set())
+        return any(c.outcome in bad for t in self.targets for c in t.checks)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA_ID,
+            "version": SCHEMA_VERSION,
+            "tool_version": self.tool_version,
+            "spec": {"version": self.spec_version, "sha256": self.spec_sha256},
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "strict": self.strict,
+            "billable_sent": sum(t.billable_sent for t in self.targets),
+            "targets": [t.to_dict() for t in self.targets],
+        }
+
+
+def scrub(value: Any, secrets: Iterable[str]) -> Any:
+    """A copy of a JSON-like value with every secret replaced, wherever a server echoed it."""
+    needles = [s for s in secrets if s and len(s) >= 4]
+    if not needles:
+        return value
+
+    def walk(v: Any) -> Any:
+        if isinstance(v, str):
+            for s in needles:
+                if s in v:
+                    v = v.replace(s, "<redacted>")
+            return v
+        if isinstance(v, dict):
+            return {walk(k): walk(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [walk(x) for x in v]
+        return v
+
+    return walk(value)
+
+
+def write_json(data: dict[str, Any], path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def load_results(path: Path) -> dict[str, Any]:
+    """Read a results.json, checking it is one of ours and of a version we understand."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: not a results file (invalid JSON: {exc})") from None
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA_ID:
+        raise InputError(f"{path}: not a remixcheck results file (no \"schema\": \"{SCHEMA_ID}\")")
+    if data.get("version") != SCHEMA_VERSION:
+        raise InputError(f"{path}: results version {data.get('version')!r} is not supported (expected {SCHEMA_VERSION})")
+    return data

@@ -1,0 +1,141 @@
+"""Targets of a conformance run: from flags, or from remixcheck.toml / [tool.remixcheck]."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from remixcheck import vendors
+from remixcheck.errors import UsageError
+from remixcheck.transport import is_loopback
+
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass(slots=True)
+class Target:
+    name: str
+    vendor: str
+    base_url: str
+    api_key_env: str
+    api_key: str | None = field(default=None, repr=False)
+    video_id: str | None = None
+    max_billable: int | None = None  # None: unlimited
+    emulated: bool = False
+
+    @property
+    def loopback(self) -> bool:
+        return is_loopback(self.base_url)
+
+
+def check_base_url(url: str, where: str = "--base-url") -> str:
+    """A base URL with scheme and host, no credentials, no query; returned without a trailing slash."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"{where}: {url!r} is not an http(s) URL with a host")
+    if parts.username or parts.password:
+        raise UsageError(f"{where}: put credentials in an environment variable, not in the URL")
+    if parts.query or parts.fragment:
+        raise UsageError(f"{where}: {url!r} must not carry a query or fragment")
+    try:
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        raise UsageError(f"{where}: {url!r} has an invalid port") from None
+    return url.rstrip("/")
+
+
+def make_target(
+    *,
+    name: str,
+    vendor: str,
+    base_url: str,
+    api_key_env: str | None,
+    video_id: str | None,
+    max_billable: int | None,
+    where: str = "--base-url",
+    require_key: bool = True,
+) -> Target:
+    profile = vendors.load(vendor)
+    url = check_base_url(base_url, where)
+    env = api_key_env or profile.key_env
+    if not _ENV_NAME.match(env):
+        raise UsageError(f"{where}: api key env {env!r} is not an environment variable name")
+    key = os.environ.get(env)
+    if require_key and not key:
+        raise UsageError(f"target {name}: environment variable {env} is not set (it must hold the API key)")
+    if video_id is not None and not profile.video_id.pattern.fullmatch(video_id):
+        raise UsageError(f"target {name}: video id {video_id!r} is not in {profile.name}'s format (e.g. {profile.video_id.example})")
+    if max_billable is None and not is_loopback(url):
+        max_billable = 0  # real vendors bill every accepted remix: nothing billable unless asked
+    return Target(name=name, vendor=profile.id, base_url=url, api_key_env=env, api_key=key, video_id=video_id, max_billable=max_billable)
+
+
+CONFIG_KEYS = {"name", "vendor", "base_url", "api_key_env", "video_id", "max_billable"}
+
+
+def load_config(path: Path | None, cwd: Path) -> tuple[Path, list[dict[str, Any]]] | None:
+    """Target tables from remixcheck.toml or pyproject.toml [tool.remixcheck]; None when neither has them."""
+    candidates = [path] if path else [cwd / "remixcheck.toml", cwd / "pyproject.toml"]
+    for candidate in candidates:
+        if candidate is None or not candidate.is_file():
+            if path is not None:
+                raise UsageError(f"{path}: config file not found")
+            continue
+        try:
+            data = tomllib.loads(candidate.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"{candidate}: cannot read: {exc}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise UsageError(f"{candidate}: invalid TOML: {exc}") from None
+        section = data.get("tool", {}).get("remixcheck") if candidate.name == "pyproject.toml" else data
+        if section is None:
+            continue
+        targets = section.get("targets")
+        if not isinstance(targets, list) or not targets or not all(isinstance(t, dict) for t in targets):
+            raise UsageError(f"{candidate}: expected one or more [[targets]] tables" + (" under [tool.remixcheck]" if candidate.name == "pyproject.toml" else ""))
+        for i, t in enumerate(targets):
+            unknown = sorted(set(t) - CONFIG_KEYS)
+            if unknown:
+                raise UsageError(f"{candidate}: targets[{i}]: unknown key(s) {', '.join(unknown)} (known: {', '.join(sorted(CONFIG_KEYS))})")
+            for key in ("name", "vendor", "base_url"):
+                if not isinstance(t.get(key), str) or not t[key]:
+                    raise UsageError(f"{candidate}: targets[{i}]: {key} is required (a string)")
+            if "max_billable" in t and (not isinstance(t["max_billable"], int) or t["max_billable"] < 0):
+                raise UsageError(f"{candidate}: targets[{i}]: max_billable must be a whole number >= 0")
+        names = [t["name"] for t in targets]
+        if len(set(names)) != len(names):
+            raise UsageError(f"{candidate}: target names must be unique")
+        return candidate, targets
+    return None
+
+
+def targets_from_config(
+    path: Path | None, cwd: Path, *, only: tuple[str, ...] = (), max_billable: int | None = None, require_key: bool = True
+) -> list[Target]:
+    found = load_config(path, cwd)
+    if found is None:
+        raise UsageError("no targets: give --base-url and --vendor, --emulate, or a remixcheck.toml with [[targets]]")
+    source, tables = found
+    if only:
+        missing = sorted(set(only) - {t["name"] for t in tables})
+        if missing:
+            raise UsageError(f"{source}: no target named {', '.join(missing)}")
+        tables = [t for t in tables if t["name"] in only]
+    return [
+        make_target(
+            name=t["name"],
+            vendor=t["vendor"],
+            base_url=t["base_url"],
+            api_key_env=t.get("api_key_env"),
+            video_id=t.get("video_id"),
+            max_billable=max_billable if max_billable is not None else t.get("max_billable"),
+            where=f"{source}: target {t['name']}",
+            require_key=require_key,
+        )
+        for t in tables
+    ]
