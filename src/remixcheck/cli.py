@@ -6,6 +6,7 @@ Heavy modules are imported inside the commands that need them, so `--help` stays
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -46,7 +47,10 @@ def main() -> None:
 def _console(stderr: bool = False) -> Any:
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+    console = Console(stderr=stderr, highlight=False, soft_wrap=True)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console.width = 160  # logs and CI: wide enough that check ids do not wrap
+    return console
 
 
 @main.command()
@@ -224,3 +228,408 @@ def serve(
 
 def _describe(value: Any) -> str:
     return str(getattr(value, "description", value))
+
+
+@main.command()
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+def checks(fmt: str) -> None:
+    """List the conformance catalogue: id, family, billing, description."""
+    import json
+
+    from remixcheck.checks import catalogue
+
+    items = catalogue()
+    if fmt == "json":
+        rows = [
+            {
+                "id": c.id,
+                "family": c.family,
+                "title": c.title,
+                "description": c.description,
+                "severity": str(c.severity),
+                "billing": c.billing,
+            }
+            for c in items
+        ]
+        click.echo(json.dumps(rows, indent=2))
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{len(items)} checks, in run order")
+    for col in ("id", "billing", "description"):
+        table.add_column(col, overflow="fold")
+    for c in items:
+        colour = {"billable": "red", "may-bill": "yellow"}.get(c.billing, "green")
+        table.add_row(c.id, f"[{colour}]{c.billing}[/]", c.description)
+    _console().print(table)
+
+
+_OUTCOME_STYLE = {
+    "pass": "green",
+    "deviation": "yellow",
+    "violation": "bold red",
+    "skipped": "dim",
+    "error": "magenta",
+}
+
+
+@main.command()
+@click.argument("emulate_vendors", nargs=-1, metavar="[VENDOR...]")
+@click.option(
+    "--emulate",
+    is_flag=True,
+    help="Start the bundled emulators on loopback (all four when no VENDOR is named) and run against each.",
+)
+@click.option(
+    "--base-url", help="Base URL of one target (scheme and host, e.g. https://api.openai.com)."
+)
+@click.option("--vendor", help="Vendor profile of the --base-url target.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Config with [[targets]] (default: ./remixcheck.toml or [tool.remixcheck] in ./pyproject.toml).",
+)
+@click.option(
+    "--target", "target_names", multiple=True, help="Run only this config target (repeatable)."
+)
+@click.option(
+    "--api-key-env",
+    help="Environment variable holding the key (default: the vendor's, e.g. OPENAI_API_KEY). Keys are never taken on the command line.",
+)
+@click.option("--video-id", help="An existing completed video to remix, instead of creating one.")
+@click.option(
+    "--max-billable",
+    type=click.IntRange(min=0),
+    help="Cap on requests that may start a paid job. Default: 0 for non-loopback hosts, unlimited on loopback.",
+)
+@click.option(
+    "--plan",
+    "plan_only",
+    is_flag=True,
+    help="Print every request the run would send, marked billable or not, and send nothing.",
+)
+@click.option(
+    "--checks",
+    "check_patterns",
+    multiple=True,
+    help="Run only checks whose id matches (shell pattern, repeatable), e.g. 'negative.*'.",
+)
+@click.option(
+    "--report-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("reports"),
+    show_default=True,
+)
+@click.option("--strict", is_flag=True, help="Count documented deviations as violations.")
+@click.option(
+    "--connect-timeout",
+    type=click.FloatRange(min=0.1),
+    default=5.0,
+    show_default=True,
+    help="Seconds.",
+)
+@click.option(
+    "--timeout",
+    "read_timeout",
+    type=click.FloatRange(min=0.1),
+    default=30.0,
+    show_default=True,
+    help="Read timeout, seconds.",
+)
+@click.option(
+    "--poll-timeout",
+    type=click.FloatRange(min=0),
+    default=300.0,
+    show_default=True,
+    help="Seconds to poll a job before giving up.",
+)
+@click.option(
+    "--poll-interval",
+    type=click.FloatRange(min=0),
+    default=1.0,
+    show_default=True,
+    help="Seconds between polls when the server sends no openai-poll-after-ms.",
+)
+@click.option("--rate", type=click.FloatRange(min=0.01), help="Max requests per second per target.")
+@click.option(
+    "--max-retry-wait",
+    type=click.FloatRange(min=0),
+    default=30.0,
+    show_default=True,
+    help="Total seconds to wait on 429 Retry-After, per target.",
+)
+@click.option(
+    "--max-body-bytes",
+    type=click.IntRange(min=1024),
+    default=1_048_576,
+    show_default=True,
+    help="Response bodies are cut (and reported) beyond this.",
+)
+@click.option(
+    "--fault",
+    "faults",
+    multiple=True,
+    help="With --emulate: break one named thing in every emulator (see `remixcheck serve --list-faults`).",
+)
+@click.option(
+    "--job-seconds",
+    type=click.FloatRange(min=0.05, max=600),
+    default=0.6,
+    show_default=True,
+    help="With --emulate: emulated job duration.",
+)
+def run(
+    emulate_vendors: tuple[str, ...],
+    emulate: bool,
+    base_url: str | None,
+    vendor: str | None,
+    config_path: Path | None,
+    target_names: tuple[str, ...],
+    api_key_env: str | None,
+    video_id: str | None,
+    max_billable: int | None,
+    plan_only: bool,
+    check_patterns: tuple[str, ...],
+    report_dir: Path,
+    strict: bool,
+    connect_timeout: float,
+    read_timeout: float,
+    poll_timeout: float,
+    poll_interval: float,
+    rate: float | None,
+    max_retry_wait: float,
+    max_body_bytes: int,
+    faults: tuple[str, ...],
+    job_seconds: float,
+) -> None:
+    """Run the conformance catalogue against a base URL, config targets, or the bundled emulators.
+
+    Writes results.json, junit.xml and compat.html under --report-dir. Exit 0 when no
+    check ends in violation or error, 1 otherwise, 2 on usage or input errors.
+    """
+    import contextlib
+
+    from remixcheck import runner, targets
+    from remixcheck.checks.context import Settings
+    from remixcheck.errors import UsageError
+    from remixcheck.transport import TransportSettings
+
+    if emulate_vendors and not emulate:
+        raise UsageError(
+            f"unexpected argument(s) {' '.join(emulate_vendors)}: vendor names go with --emulate"
+        )
+    if emulate and (base_url or vendor or config_path or target_names):
+        raise UsageError(
+            "--emulate runs the bundled emulators; it does not combine with --base-url, --vendor, --config or --target"
+        )
+    if (faults or job_seconds != 0.6) and not emulate:
+        raise UsageError("--fault and --job-seconds only apply with --emulate")
+    if bool(base_url) != bool(vendor):
+        raise UsageError("--base-url and --vendor go together")
+    if base_url and (config_path or target_names):
+        raise UsageError("give either --base-url/--vendor or --config/--target, not both")
+    if emulate:
+        from remixcheck import emulator
+
+        unknown = [f for f in faults if f.split(":", 1)[0] not in emulator.FAULTS]
+        if unknown:
+            raise UsageError(
+                f"unknown fault(s) {', '.join(unknown)}; see `remixcheck serve --list-faults`"
+            )
+    options = runner.RunOptions(
+        checks=tuple(p for pattern in check_patterns for p in pattern.split(",") if p),
+        transport=TransportSettings(
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            max_body_bytes=max_body_bytes,
+            rate=rate,
+            max_retry_wait=max_retry_wait,
+        ),
+        context=Settings(
+            poll_timeout=poll_timeout,
+            poll_interval=min(poll_interval, 0.1) if emulate else poll_interval,
+        ),
+        strict=strict,
+    )
+    runner.select(
+        options.checks
+    )  # a pattern that matches nothing is a usage error, before any work
+    with contextlib.ExitStack() as stack:
+        if emulate:
+            chosen: list[targets.Target] = stack.enter_context(
+                runner.emulated_targets(emulate_vendors, job_seconds=job_seconds, faults=faults)
+            )
+        elif base_url and vendor:
+            chosen = [
+                targets.make_target(
+                    name=vendor,
+                    vendor=vendor,
+                    base_url=base_url,
+                    api_key_env=api_key_env,
+                    video_id=video_id,
+                    max_billable=max_billable,
+                    require_key=not plan_only,
+                )
+            ]
+        else:
+            chosen = targets.targets_from_config(
+                config_path,
+                Path.cwd(),
+                only=target_names,
+                max_billable=max_billable,
+                require_key=not plan_only,
+            )
+            if video_id or api_key_env:
+                raise UsageError(
+                    "--video-id and --api-key-env apply to --base-url targets; set video_id / api_key_env per target in the config"
+                )
+        if plan_only:
+            _print_plan(runner.plan(chosen, options), chosen)
+            return
+        result = _run_with_progress(runner, chosen, options)
+        data = runner.public_dict(result, chosen)
+    _print_summary(data)
+    written = _write_outputs(data, report_dir)
+    _console().print("wrote " + ", ".join(str(p) for p in written))
+    sys.exit(EXIT_FINDINGS if result.failing() else EXIT_OK)
+
+
+def _run_with_progress(runner: Any, chosen: list[Any], options: Any) -> Any:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    total = len(runner.select(options.checks))
+    console = _console(stderr=True)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=not console.is_terminal,
+    ) as progress:
+        tasks = {t.name: progress.add_task(f"{t.name:22}", total=total) for t in chosen}
+
+        def advance(target: str, outcome: Any) -> None:
+            progress.advance(tasks[target])
+            if outcome.outcome.value in ("violation", "error"):
+                progress.console.print(
+                    f"[{_OUTCOME_STYLE[outcome.outcome.value]}]{outcome.outcome.value}[/] {target} {outcome.check}"
+                )
+
+        return runner.run(chosen, options, advance)
+
+
+def _print_plan(planned: list[Any], chosen: list[Any]) -> None:
+    from rich.table import Table
+
+    console = _console()
+    table = Table(title="plan: requests this run would send (nothing was sent)")
+    for col in ("target", "check", "request", "auth", "billing", "note"):
+        table.add_column(col, overflow="fold")
+    for p in planned:
+        colour = {"billable": "red", "may-bill": "yellow"}.get(p.billing, "green")
+        note = (
+            f"[dim]skipped: {p.skipped}[/]"
+            if p.skipped
+            else "; ".join(x for x in (p.repeat, p.note) if x)
+        )
+        ctype = f" ({p.content_type.split(';')[0]})" if p.content_type else ""
+        table.add_row(
+            p.target,
+            p.check,
+            f"{p.method} {p.path}{ctype}",
+            p.auth,
+            f"[{colour}]{p.billing}[/]",
+            note,
+        )
+    console.print(table)
+    for t in chosen:
+        mine = [p for p in planned if p.target == t.name and not p.skipped]
+        paid = sum(1 for p in mine if p.billing != "free")
+        cap = "unlimited (loopback)" if t.max_billable is None else str(t.max_billable)
+        console.print(
+            f"{t.name}: {len(mine)} requests planned, {paid} may start a paid job; --max-billable {cap}; key from ${t.api_key_env}"
+        )
+
+
+def _print_summary(data: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    console = _console()
+    targets = data["targets"]
+    table = Table(title="conformance", show_lines=False)
+    table.add_column("check", no_wrap=True)
+    for t in targets:
+        table.add_column(t["name"], overflow="fold")
+    by_check: dict[str, dict[str, str]] = {}
+    for t in targets:
+        for c in t["checks"]:
+            by_check.setdefault(c["check"], {})[t["name"]] = c["outcome"]
+    for check, cells in by_check.items():
+        table.add_row(
+            check,
+            *(
+                f"[{_OUTCOME_STYLE[cells[t['name']]]}]{cells[t['name']]}[/]"
+                if t["name"] in cells
+                else ""
+                for t in targets
+            ),
+        )
+    console.print(table)
+    for t in targets:
+        counts = t["counts"]
+        console.print(
+            f"[bold]{t['name']}[/] ({t['vendor']}, {t['base_url']}): "
+            + ", ".join(f"[{_OUTCOME_STYLE[k]}]{v} {k}[/]" for k, v in counts.items() if v)
+            + f"; {t['requests_sent']} requests, {t['billable_sent']} billable"
+        )
+        for c in t["checks"]:
+            if c["outcome"] not in ("violation", "error"):
+                continue
+            console.print(
+                f"  [{_OUTCOME_STYLE[c['outcome']]}]{c['outcome']}[/] {c['check']}: {c['reason']}"
+            )
+            for f in [f for f in c["findings"] if f["verdict"] == "violation"][:3]:
+                where = f["pointer"] or f["location"]
+                console.print(f"    {where}: {f['message']}", markup=False)
+            if c["evidence"]:
+                console.print(f"    reproduce: {c['evidence'][-1]['curl'][:400]}", markup=False)
+
+
+def _write_outputs(data: dict[str, Any], report_dir: Path) -> list[Path]:
+    from remixcheck.report.junit import write_junit
+    from remixcheck.results import write_json
+
+    written = [
+        write_json(data, report_dir / "results.json"),
+        write_junit(data, report_dir / "junit.xml"),
+    ]
+    try:
+        from remixcheck.report.html import write_html
+    except ImportError:  # pragma: no cover - the HTML report ships with the package
+        return written
+    written.append(write_html([data], report_dir / "compat.html"))
+    return written
+
+
+@main.command()
+@click.argument(
+    "results_files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False)
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path("reports/compat.html"),
+    show_default=True,
+)
+def report(results_files: tuple[Path, ...], output: Path) -> None:
+    """Render one or more results.json files into the HTML compatibility report."""
+    from remixcheck.report.html import write_html
+    from remixcheck.results import load_results
+
+    data = [load_results(p) for p in results_files]
+    click.echo(str(write_html(data, output)))

@@ -36,7 +36,12 @@ class Evidence:
     note: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"request": self.request, "response": self.response, "curl": self.curl, "note": self.note}
+        return {
+            "request": self.request,
+            "response": self.response,
+            "curl": self.curl,
+            "note": self.note,
+        }
 
 
 @dataclass(slots=True)
@@ -79,7 +84,9 @@ class TargetResult:
     requests_sent: int = 0
     billable_sent: int = 0
     max_billable: int | None = None
-    observed_videos: list[dict[str, Any]] = field(default_factory=list)  # Video bodies, for the field matrix
+    observed_videos: list[dict[str, Any]] = field(
+        default_factory=list
+    )  # Video bodies, for the field matrix
     duration_ms: float = 0.0
 
     def counts(self) -> dict[str, int]:
@@ -173,7 +180,9 @@ def load_results(path: Path) -> dict[str, Any]:
     except (ValueError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: not a results file (invalid JSON: {exc})") from None
     if not isinstance(data, dict) or data.get("schema") != SCHEMA_ID:
-        raise InputError(f"{path}: not a remixcheck results file (no \"schema\": \"{SCHEMA_ID}\")")
+        raise InputError(f'{path}: not a remixcheck results file (no "schema": "{SCHEMA_ID}")')
     if data.get("version") != SCHEMA_VERSION:
-        raise InputError(f"{path}: results version {data.get('version')!r} is not supported (expected {SCHEMA_VERSION})")
+        raise InputError(
+            f"{path}: results version {data.get('version')!r} is not supported (expected {SCHEMA_VERSION})"
+        )
     return data

@@ -69,8 +69,14 @@ def plan(targets: Sequence[Target], options: RunOptions) -> list[PlannedRequest]
             for spec in check.requests:
                 if spec.path == "/videos" and spec.method == "POST" and target.video_id:
                     continue  # a given --video-id replaces creating a source video
-                base = profile.compat_base_paths[0] if spec.compat and profile.compat_base_paths else profile.base_paths[0]
-                path = base + spec.path.replace("{source}", source).replace("{unknown}", profile.video_id.make("video_remixcheck_unknown_000000"))
+                base = (
+                    profile.compat_base_paths[0]
+                    if spec.compat and profile.compat_base_paths
+                    else profile.base_paths[0]
+                )
+                path = base + spec.path.replace("{source}", source).replace(
+                    "{unknown}", profile.video_id.make("video_remixcheck_unknown_000000")
+                )
                 why = reason
                 if not why and not budget.allows(spec.billing):
                     why = f"over --max-billable {target.max_billable}"
@@ -78,16 +84,30 @@ def plan(targets: Sequence[Target], options: RunOptions) -> list[PlannedRequest]
                     budget.spend(spec.billing)
                 out.append(
                     PlannedRequest(
-                        target.name, check.id, spec.method, path, spec.body.content_type if spec.body else None,
-                        spec.auth, spec.billing, spec.repeat, spec.note, why,
+                        target.name,
+                        check.id,
+                        spec.method,
+                        path,
+                        spec.body.content_type if spec.body else None,
+                        spec.auth,
+                        spec.billing,
+                        spec.repeat,
+                        spec.note,
+                        why,
                     )
                 )
     return out
 
 
-def run_target(target: Target, options: RunOptions, progress: Progress | None = None) -> TargetResult:
+def run_target(
+    target: Target, options: RunOptions, progress: Progress | None = None
+) -> TargetResult:
     profile = vendors.load(target.vendor)
-    validator = Validator.for_vendor(profile.id) if profile.path and profile.path.parent.name == "vendors" else Validator(profile)
+    validator = (
+        Validator.for_vendor(profile.id)
+        if profile.path and profile.path.parent.name == "vendors"
+        else Validator(profile)
+    )
     result = TargetResult(
         name=target.name,
         vendor=profile.id,
@@ -97,7 +117,9 @@ def run_target(target: Target, options: RunOptions, progress: Progress | None = 
         max_billable=target.max_billable,
     )
     started = time.monotonic()
-    with Transport(target.base_url, target.api_key, target.api_key_env, options.transport) as transport:
+    with Transport(
+        target.base_url, target.api_key, target.api_key_env, options.transport
+    ) as transport:
         ctx = Context(
             profile=profile,
             validator=validator,
@@ -136,10 +158,19 @@ def _run_check(ctx: Context, check: Check) -> CheckResult:
 
 
 def _ended(check: Check, outcome: Outcome, reason: str) -> CheckResult:
-    return CheckResult(check=check.id, family=check.family, title=check.title, outcome=outcome, reason=reason, billable=check.billing != FREE)
+    return CheckResult(
+        check=check.id,
+        family=check.family,
+        title=check.title,
+        outcome=outcome,
+        reason=reason,
+        billable=check.billing != FREE,
+    )
 
 
-def run(targets: Sequence[Target], options: RunOptions, progress: Progress | None = None) -> RunResult:
+def run(
+    targets: Sequence[Target], options: RunOptions, progress: Progress | None = None
+) -> RunResult:
     """Run every target concurrently and gather one result."""
     if not targets:
         raise UsageError("no targets to run")
@@ -152,7 +183,9 @@ def run(targets: Sequence[Target], options: RunOptions, progress: Progress | Non
         started_at=started.isoformat(timespec="seconds"),
         strict=options.strict,
     )
-    with ThreadPoolExecutor(max_workers=min(8, len(targets)), thread_name_prefix="remixcheck-target") as pool:
+    with ThreadPoolExecutor(
+        max_workers=min(8, len(targets)), thread_name_prefix="remixcheck-target"
+    ) as pool:
         result.targets = list(pool.map(lambda t: run_target(t, options, progress), targets))
     result.finished_at = datetime.now(UTC).isoformat(timespec="seconds")
     return result
@@ -176,7 +209,9 @@ def emulated_targets(
     with contextlib.ExitStack() as stack:
         targets = []
         for name in chosen:
-            emu = stack.enter_context(running_emulator(name, job_seconds=job_seconds, faults=tuple(faults)))
+            emu = stack.enter_context(
+                running_emulator(name, job_seconds=job_seconds, faults=tuple(faults))
+            )
             targets.append(
                 Target(
                     name=f"{name}-emulator",

@@ -67,12 +67,24 @@ def make_target(
         raise UsageError(f"{where}: api key env {env!r} is not an environment variable name")
     key = os.environ.get(env)
     if require_key and not key:
-        raise UsageError(f"target {name}: environment variable {env} is not set (it must hold the API key)")
+        raise UsageError(
+            f"target {name}: environment variable {env} is not set (it must hold the API key)"
+        )
     if video_id is not None and not profile.video_id.pattern.fullmatch(video_id):
-        raise UsageError(f"target {name}: video id {video_id!r} is not in {profile.name}'s format (e.g. {profile.video_id.example})")
+        raise UsageError(
+            f"target {name}: video id {video_id!r} is not in {profile.name}'s format (e.g. {profile.video_id.example})"
+        )
     if max_billable is None and not is_loopback(url):
         max_billable = 0  # real vendors bill every accepted remix: nothing billable unless asked
-    return Target(name=name, vendor=profile.id, base_url=url, api_key_env=env, api_key=key, video_id=video_id, max_billable=max_billable)
+    return Target(
+        name=name,
+        vendor=profile.id,
+        base_url=url,
+        api_key_env=env,
+        api_key=key,
+        video_id=video_id,
+        max_billable=max_billable,
+    )
 
 
 CONFIG_KEYS = {"name", "vendor", "base_url", "api_key_env", "video_id", "max_billable"}
@@ -92,21 +104,36 @@ def load_config(path: Path | None, cwd: Path) -> tuple[Path, list[dict[str, Any]
             raise UsageError(f"{candidate}: cannot read: {exc}") from None
         except tomllib.TOMLDecodeError as exc:
             raise UsageError(f"{candidate}: invalid TOML: {exc}") from None
-        section = data.get("tool", {}).get("remixcheck") if candidate.name == "pyproject.toml" else data
+        section = (
+            data.get("tool", {}).get("remixcheck") if candidate.name == "pyproject.toml" else data
+        )
         if section is None:
             continue
         targets = section.get("targets")
-        if not isinstance(targets, list) or not targets or not all(isinstance(t, dict) for t in targets):
-            raise UsageError(f"{candidate}: expected one or more [[targets]] tables" + (" under [tool.remixcheck]" if candidate.name == "pyproject.toml" else ""))
+        if (
+            not isinstance(targets, list)
+            or not targets
+            or not all(isinstance(t, dict) for t in targets)
+        ):
+            raise UsageError(
+                f"{candidate}: expected one or more [[targets]] tables"
+                + (" under [tool.remixcheck]" if candidate.name == "pyproject.toml" else "")
+            )
         for i, t in enumerate(targets):
             unknown = sorted(set(t) - CONFIG_KEYS)
             if unknown:
-                raise UsageError(f"{candidate}: targets[{i}]: unknown key(s) {', '.join(unknown)} (known: {', '.join(sorted(CONFIG_KEYS))})")
+                raise UsageError(
+                    f"{candidate}: targets[{i}]: unknown key(s) {', '.join(unknown)} (known: {', '.join(sorted(CONFIG_KEYS))})"
+                )
             for key in ("name", "vendor", "base_url"):
                 if not isinstance(t.get(key), str) or not t[key]:
                     raise UsageError(f"{candidate}: targets[{i}]: {key} is required (a string)")
-            if "max_billable" in t and (not isinstance(t["max_billable"], int) or t["max_billable"] < 0):
-                raise UsageError(f"{candidate}: targets[{i}]: max_billable must be a whole number >= 0")
+            if "max_billable" in t and (
+                not isinstance(t["max_billable"], int) or t["max_billable"] < 0
+            ):
+                raise UsageError(
+                    f"{candidate}: targets[{i}]: max_billable must be a whole number >= 0"
+                )
         names = [t["name"] for t in targets]
         if len(set(names)) != len(names):
             raise UsageError(f"{candidate}: target names must be unique")
@@ -115,11 +142,18 @@ def load_config(path: Path | None, cwd: Path) -> tuple[Path, list[dict[str, Any]
 
 
 def targets_from_config(
-    path: Path | None, cwd: Path, *, only: tuple[str, ...] = (), max_billable: int | None = None, require_key: bool = True
+    path: Path | None,
+    cwd: Path,
+    *,
+    only: tuple[str, ...] = (),
+    max_billable: int | None = None,
+    require_key: bool = True,
 ) -> list[Target]:
     found = load_config(path, cwd)
     if found is None:
-        raise UsageError("no targets: give --base-url and --vendor, --emulate, or a remixcheck.toml with [[targets]]")
+        raise UsageError(
+            "no targets: give --base-url and --vendor, --emulate, or a remixcheck.toml with [[targets]]"
+        )
     source, tables = found
     if only:
         missing = sorted(set(only) - {t["name"] for t in tables})

@@ -69,7 +69,9 @@ class Sent:
 class Transport:
     """Sends requests to one target. Not thread-safe: one per target."""
 
-    def __init__(self, base_url: str, api_key: str | None, key_env: str, settings: TransportSettings) -> None:
+    def __init__(
+        self, base_url: str, api_key: str | None, key_env: str, settings: TransportSettings
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.origin = _origin(self.base_url)
         self._key = api_key
@@ -78,6 +80,7 @@ class Transport:
         self.requests_sent = 0
         self._last_send = 0.0
         self._waited_429 = 0.0
+        self.last_notes: list[str] = []
         self._client = httpx.Client(
             timeout=httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout),
             follow_redirects=False,
@@ -116,6 +119,7 @@ class Transport:
         url = self.base_url + path
         curl = self.curl(method, url, content_type, auth, body, shell_body, invalid_key)
         notes: list[str] = []
+        self.last_notes = notes
         retried = 0
         hops = 0
         while True:
@@ -124,10 +128,16 @@ class Transport:
                 retried += 1
                 continue
             location = response.headers.get("location")
-            if 300 <= response.status_code < 400 and location and hops < self.settings.max_redirects:
+            if (
+                300 <= response.status_code < 400
+                and location
+                and hops < self.settings.max_redirects
+            ):
                 target = urljoin(url, location)
                 if _origin(target) != self.origin:
-                    notes.append(f"redirect to {_origin(target)} not followed: credentials never leave {self.origin}")
+                    notes.append(
+                        f"redirect to {_origin(target)} not followed: credentials never leave {self.origin}"
+                    )
                 elif response.status_code in (307, 308) or method == "GET":
                     hops += 1
                     notes.append(f"followed same-origin redirect to {urlsplit(target).path}")
@@ -137,18 +147,26 @@ class Transport:
         exchange = Exchange.from_httpx(response, truncated=truncated, source=f"{method} {path}")
         return Sent(exchange, curl, notes, retried)
 
-    def _once(self, method: str, url: str, headers: dict[str, str], body: bytes | None) -> tuple[httpx.Response, bool]:
+    def _once(
+        self, method: str, url: str, headers: dict[str, str], body: bytes | None
+    ) -> tuple[httpx.Response, bool]:
         self._pace()
         raw_target = _raw_target(url)
-        request = self._client.build_request(method, url, headers=headers, content=body, extensions={"target": raw_target})
+        request = self._client.build_request(
+            method, url, headers=headers, content=body, extensions={"target": raw_target}
+        )
         try:
             response = self._client.send(request, stream=True)
         except httpx.ConnectTimeout:
-            raise TransportError(f"connect timeout: no connection to {self.origin} within {self.settings.connect_timeout:g} s") from None
+            raise TransportError(
+                f"connect timeout: no connection to {self.origin} within {self.settings.connect_timeout:g} s"
+            ) from None
         except httpx.ConnectError as exc:
             raise TransportError(f"cannot connect to {self.origin}: {_short(exc)}") from None
         except httpx.TimeoutException:
-            raise TransportError(f"timeout: no response from {self.origin} within {self.settings.read_timeout:g} s") from None
+            raise TransportError(
+                f"timeout: no response from {self.origin} within {self.settings.read_timeout:g} s"
+            ) from None
         except httpx.TransportError as exc:
             raise TransportError(f"connection to {self.origin} failed: {_short(exc)}") from None
         finally:
@@ -163,18 +181,24 @@ class Transport:
                     keep = self.settings.max_body_bytes - (size - len(chunk))
                     chunks.append(chunk[:keep])
                     truncated = True
+                    self.last_notes.append(
+                        f"body cut at --max-body-bytes {self.settings.max_body_bytes}"
+                    )
                     break
                 chunks.append(chunk)
         except httpx.TimeoutException:
-            raise TransportError(f"timeout: body from {self.origin} stalled for {self.settings.read_timeout:g} s") from None
+            raise TransportError(
+                f"timeout: body from {self.origin} stalled for {self.settings.read_timeout:g} s"
+            ) from None
         except httpx.TransportError as exc:
-            # A body cut off mid-way (peer reset, content-length not met) is evidence, not a tool failure.
-            truncated = True
-            chunks.append(b"")
-            _ = exc
+            # A body cut off mid-way (peer closed, content-length not met) is evidence about the
+            # server, not a tool failure: keep what arrived and let validation judge it.
+            self.last_notes.append(f"connection closed before the body ended ({_short(exc)})")
         finally:
             response.close()
-        response._content = b"".join(chunks)  # the (possibly cut) body, so .content works after close
+        response._content = b"".join(
+            chunks
+        )  # the (possibly cut) body, so .content works after close
         return response, truncated
 
     def _pace(self) -> None:
@@ -214,13 +238,18 @@ class Transport:
             parts += ["--data-binary", f'"{shell_body}"']
         elif body is not None:
             text = body.decode("utf-8", "replace")
-            parts += ["--data-binary", "$" + _ansi_c(text) if "\r" in text or "\n" in text else shlex.quote(text)]
+            parts += [
+                "--data-binary",
+                "$" + _ansi_c(text) if "\r" in text or "\n" in text else shlex.quote(text),
+            ]
         return " ".join(parts)
 
 
 def _ansi_c(text: str) -> str:
     """Bash $'...' quoting, so CR/LF of multipart bodies survive copy and paste."""
-    escaped = text.replace("\\", "\\\\").replace("'", "\\'").replace("\r", "\\r").replace("\n", "\\n")
+    escaped = (
+        text.replace("\\", "\\\\").replace("'", "\\'").replace("\r", "\\r").replace("\n", "\\n")
+    )
     return f"'{escaped}'"
 
 

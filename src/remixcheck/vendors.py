@@ -27,6 +27,7 @@ class Matcher:
     keyword: str | None = None
     pointers: tuple[str, ...] = ()
     actual_types: tuple[str, ...] = ()
+    only_empty: bool = False
 
     def matches(
         self,
@@ -38,7 +39,10 @@ class Matcher:
         keyword: str | None = None,
         pointer: str = "",
         actual: Any = None,
+        must_be_set: bool = False,
     ) -> bool:
+        if self.only_empty and must_be_set:
+            return False
         if self.check is not None and not fnmatch.fnmatchcase(check, self.check):
             return False
         if self.where is not None and where != self.where:
@@ -213,6 +217,7 @@ def parse_profile(data: Any, path: Path) -> Profile:
                 keyword=m.get("keyword"),
                 pointers=tuple(m.get("pointers", ())),
                 actual_types=tuple(m.get("actual_types", ())),
+                only_empty=bool(m.get("only_empty", False)),
             )
             for m in d["match"]
         )

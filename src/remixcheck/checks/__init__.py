@@ -38,9 +38,13 @@ class Body:
     def multipart(cls, fields: dict[str, str]) -> Body:
         boundary = "remixcheck-7d1c2a9e"
         parts = [
-            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n' for name, value in fields.items()
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+            for name, value in fields.items()
         ]
-        return cls(("".join(parts) + f"--{boundary}--\r\n").encode(), f"multipart/form-data; boundary={boundary}")
+        return cls(
+            ("".join(parts) + f"--{boundary}--\r\n").encode(),
+            f"multipart/form-data; boundary={boundary}",
+        )
 
     @classmethod
     def raw(cls, content: bytes, content_type: str | None) -> Body:
@@ -70,7 +74,9 @@ class Check:
     severity: Severity
     requests: tuple[RequestSpec, ...]
     run: Callable[[Context, Check], CheckResult]
-    applies: Callable[[Profile], str | None] = field(default=lambda _p: None)  # a skip reason, or None
+    applies: Callable[[Profile], str | None] = field(
+        default=lambda _p: None
+    )  # a skip reason, or None
 
     @property
     def billing(self) -> str:

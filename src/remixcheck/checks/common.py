@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from remixcheck.checks import Check, RequestSpec
 from remixcheck.checks.context import Context, SkipCheck
 from remixcheck.findings import Finding
@@ -15,11 +17,15 @@ def operation_of(spec: RequestSpec) -> str:
     return "createVideo" if spec.method == "POST" else "GetVideo"
 
 
-def expect_status(ctx: Context, check: Check, sent: Sent, expected: tuple[int, ...], operation: str) -> list[Finding]:
+def expect_status(
+    ctx: Context, check: Check, sent: Sent, expected: tuple[int, ...], operation: str
+) -> list[Finding]:
     """The response's contract findings plus one finding when the status is not an expected one."""
     findings = ctx.response_findings(sent, operation)
     if sent.status == 429:
-        raise SkipCheck("rate limited (429) beyond the Retry-After budget; retry later or lower --rate")
+        raise SkipCheck(
+            "rate limited (429) beyond the Retry-After budget; retry later or lower --rate"
+        )
     if sent.status not in expected:
         want = " or ".join(map(str, expected))
         findings.append(
@@ -37,12 +43,14 @@ def expect_status(ctx: Context, check: Check, sent: Sent, expected: tuple[int, .
     return findings
 
 
-def single_request(expected: tuple[int, ...]):  # type: ignore[no-untyped-def]
+def single_request(expected: tuple[int, ...]) -> Callable[[Context, Check], CheckResult]:
     """A run function for checks that send their one request and expect one of `expected`."""
 
     def run(ctx: Context, check: Check) -> CheckResult:
         spec = check.requests[0]
         sent = ctx.send(spec)
-        return ctx.result(check, expect_status(ctx, check, sent, expected, operation_of(spec)), [sent])
+        return ctx.result(
+            check, expect_status(ctx, check, sent, expected, operation_of(spec)), [sent]
+        )
 
     return run

@@ -13,7 +13,9 @@ def _has_compat(profile: Profile) -> str | None:
     return None if profile.compat_base_paths else "the vendor documents no compatibility routes"
 
 
-def _compat(check_id: str, title: str, description: str, spec: RequestSpec, expected: tuple[int, ...]) -> None:
+def _compat(
+    check_id: str, title: str, description: str, spec: RequestSpec, expected: tuple[int, ...]
+) -> None:
     register(
         Check(
             id=check_id,
@@ -32,7 +34,13 @@ _compat(
     "compat.remix-json",
     "Remix on the compatibility route",
     "Remix the source video as JSON under the compatibility base path; expects 200 and a valid Video.",
-    RequestSpec("POST", "/videos/{source}/remix", Body.json({"prompt": PROMPT}), billing=BILLABLE, compat=True),
+    RequestSpec(
+        "POST",
+        "/videos/{source}/remix",
+        Body.json({"prompt": PROMPT}),
+        billing=BILLABLE,
+        compat=True,
+    ),
     (200,),
 )
 _compat(
@@ -46,13 +54,22 @@ _compat(
     "compat.unknown-video",
     "Unknown video on the compatibility route",
     "Remix an unknown video id under the compatibility base path; expects 404 with the error envelope.",
-    RequestSpec("POST", "/videos/{unknown}/remix", Body.json({"prompt": "x"}), billing=FREE, compat=True),
+    RequestSpec(
+        "POST", "/videos/{unknown}/remix", Body.json({"prompt": "x"}), billing=FREE, compat=True
+    ),
     (404,),
 )
 _compat(
     "compat.missing-auth",
     "No credentials on the compatibility route",
     "Remix without Authorization under the compatibility base path; expects 401 with the error envelope.",
-    RequestSpec("POST", "/videos/{source}/remix", Body.json({"prompt": "x"}), auth="none", billing=FREE, compat=True),
+    RequestSpec(
+        "POST",
+        "/videos/{source}/remix",
+        Body.json({"prompt": "x"}),
+        auth="none",
+        billing=FREE,
+        compat=True,
+    ),
     (401,),
 )

@@ -60,7 +60,9 @@ class Context:
     source_id: str | None = None
     source_note: str = ""
     prompt: str = PROMPT
-    sent: dict[str, Sent] = field(default_factory=dict)  # by role: "remix-json", "remix-multipart", ...
+    sent: dict[str, Sent] = field(
+        default_factory=dict
+    )  # by role: "remix-json", "remix-multipart", ...
     polls: list[Sent] = field(default_factory=list)
     poll_outcome: str = ""  # "completed" | "failed" | "deadline" | ""
     observed_videos: list[dict[str, Any]] = field(default_factory=list)
@@ -100,7 +102,11 @@ class Context:
 
     def send(self, spec: RequestSpec) -> Sent:
         if not self.budget.allows(spec.billing):
-            what = "starts a paid remix job" if spec.billing == BILLABLE else "could start a paid job if the vendor wrongly accepts it"
+            what = (
+                "starts a paid remix job"
+                if spec.billing == BILLABLE
+                else "could start a paid job if the vendor wrongly accepts it"
+            )
             raise SkipCheck(
                 f"billable budget used up ({self.budget.sent} of --max-billable {self.budget.max_billable}): "
                 f"this request {what}; raise --max-billable to run it"
@@ -120,7 +126,9 @@ class Context:
         )
         data = sent.json()
         if isinstance(data, dict) and data.get("object") == "video" and 200 <= sent.status < 300:
-            self.observed_videos.append({"operation": _operation_of(spec), "status": sent.status, "body": data})
+            self.observed_videos.append(
+                {"operation": _operation_of(spec), "status": sent.status, "body": data}
+            )
         return sent
 
     def poll_wait(self, sent: Sent) -> float:
@@ -132,7 +140,9 @@ class Context:
             wait = self.settings.poll_interval
         return min(max(wait, 0.0), self.settings.max_poll_interval)
 
-    def poll(self, spec: RequestSpec, until: tuple[str, ...], *, deadline: float | None = None) -> list[Sent]:
+    def poll(
+        self, spec: RequestSpec, until: tuple[str, ...], *, deadline: float | None = None
+    ) -> list[Sent]:
         """Retrieve repeatedly until status is in `until` or the poll deadline passes."""
         polls: list[Sent] = []
         end = time.monotonic() + (deadline if deadline is not None else self.settings.poll_timeout)
@@ -154,7 +164,9 @@ class Context:
         resp = sent.exchange.response
         assert resp is not None
         op = self.validator.contract.operation(operation_id)
-        return self.validator.check_response(op, resp.status, resp.headers, resp.body, raw=resp.body_raw, truncated=resp.truncated)
+        return self.validator.check_response(
+            op, resp.status, resp.headers, resp.body, raw=resp.body_raw, truncated=resp.truncated
+        )
 
     def finding(
         self,
@@ -172,7 +184,13 @@ class Context:
     ) -> Finding:
         """A semantic finding of a check, explained by the profile where it documents it."""
         deviation = self.profile.explain(
-            check=check.id, where="response", operation=operation, status=status, keyword=keyword, pointer=pointer, actual=actual
+            check=check.id,
+            where="response",
+            operation=operation,
+            status=status,
+            keyword=keyword,
+            pointer=pointer,
+            actual=actual,
         )
         return Finding(
             check=check.id,
@@ -190,9 +208,19 @@ class Context:
             status=status,
         )
 
-    def result(self, check: Check, findings: list[Finding], sent: list[Sent] | None = None, reason: str = "") -> CheckResult:
+    def result(
+        self,
+        check: Check,
+        findings: list[Finding],
+        sent: list[Sent] | None = None,
+        reason: str = "",
+    ) -> CheckResult:
         verdict = worst_verdict(findings)
-        outcome = {Verdict.PASS: Outcome.PASS, Verdict.DEVIATION: Outcome.DEVIATION, Verdict.VIOLATION: Outcome.VIOLATION}[verdict]
+        outcome = {
+            Verdict.PASS: Outcome.PASS,
+            Verdict.DEVIATION: Outcome.DEVIATION,
+            Verdict.VIOLATION: Outcome.VIOLATION,
+        }[verdict]
         counted = [f for f in findings if f.severity is not Severity.INFO or f.deviation]
         return CheckResult(
             check=check.id,
@@ -223,7 +251,12 @@ def _operation_of(spec: RequestSpec) -> str:
 def evidence(sent: Sent) -> Evidence:
     req = sent.exchange.request
     resp = sent.exchange.response
-    request = {"method": req.method, "url": req.url, "headers": req.headers, "body": _excerpt(req.body, 2000)}
+    request = {
+        "method": req.method,
+        "url": req.url,
+        "headers": req.headers,
+        "body": _excerpt(req.body, 2000),
+    }
     response = None
     if resp is not None:
         response = {

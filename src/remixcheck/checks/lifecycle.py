@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import pairwise
 from typing import Any
 
 from remixcheck.checks import FREE, Check, RequestSpec, register
@@ -11,7 +12,12 @@ from remixcheck.checks.context import TERMINAL, Context, ErrorCheck, SkipCheck
 from remixcheck.findings import Finding, Severity
 from remixcheck.results import CheckResult
 
-POLL = RequestSpec("GET", "/videos/{remix}", billing=FREE, repeat="until completed or failed, honouring openai-poll-after-ms")
+POLL = RequestSpec(
+    "GET",
+    "/videos/{remix}",
+    billing=FREE,
+    repeat="until completed or failed (honouring openai-poll-after-ms), then once more",
+)
 ORDER = {"queued": 0, "in_progress": 1, "completed": 2, "failed": 2}
 
 
@@ -28,11 +34,20 @@ def _poll_run(ctx: Context, check: Check) -> CheckResult:
         raise SkipCheck("needs the job created by positive.remix-json")
     ctx.polls = ctx.poll(POLL, TERMINAL)
     last = ctx.polls[-1].json()
-    ctx.poll_outcome = last.get("status") if isinstance(last, dict) and last.get("status") in TERMINAL else "deadline"
+    ctx.poll_outcome = (
+        str(last["status"])
+        if isinstance(last, dict) and last.get("status") in TERMINAL
+        else "deadline"
+    )
+    if ctx.poll_outcome in TERMINAL:
+        # A terminal status must stay put: one more retrieve shows a job that falls back.
+        ctx.polls.append(ctx.send(POLL))
     findings: list[Finding] = []
     for sent in ctx.polls:
         findings += expect_status(ctx, check, sent, (200,), "GetVideo")
-    return ctx.result(check, findings, ctx.polls, reason=f"{len(ctx.polls)} polls, ended {ctx.poll_outcome}")
+    return ctx.result(
+        check, findings, ctx.polls, reason=f"{len(ctx.polls)} polls, ended {ctx.poll_outcome}"
+    )
 
 
 register(
@@ -48,67 +63,219 @@ register(
 )
 
 
-def _judged(check_id: str, title: str, description: str, judge: Callable[[Context, Check, list[Any]], list[Finding]]) -> None:
+def _judged(
+    check_id: str,
+    title: str,
+    description: str,
+    judge: Callable[[Context, Check, list[Any]], list[Finding]],
+) -> None:
     def run(ctx: Context, check: Check) -> CheckResult:
         return ctx.result(check, judge(ctx, check, _polls(ctx)))
 
-    register(Check(id=check_id, family="lifecycle", title=title, description=description, severity=Severity.ERROR, requests=(), run=run))
+    register(
+        Check(
+            id=check_id,
+            family="lifecycle",
+            title=title,
+            description=description,
+            severity=Severity.ERROR,
+            requests=(),
+            run=run,
+        )
+    )
 
 
 def _forward(ctx: Context, check: Check, bodies: list[Any]) -> list[Finding]:
-    seen: list[str] = [b.get("status") for b in bodies if isinstance(b, dict) and isinstance(b.get("status"), str)]
+    seen: list[str] = [
+        b["status"] for b in bodies if isinstance(b, dict) and isinstance(b.get("status"), str)
+    ]
     first = ctx.json_of("remix-json")
     if isinstance(first, dict) and isinstance(first.get("status"), str):
         seen.insert(0, first["status"])
     out = []
-    for before, after in zip(seen, seen[1:], strict=False):
+    for before, after in pairwise(seen):
         if ORDER.get(after, -1) < ORDER.get(before, -1) or (before in TERMINAL and after != before):
-            out.append(ctx.finding(check, f"status went back from {before!r} to {after!r}", expected=f"{before} or later", actual=after, pointer="/status", operation="GetVideo"))
+            out.append(
+                ctx.finding(
+                    check,
+                    f"status went back from {before!r} to {after!r}",
+                    expected=f"{before} or later",
+                    actual=after,
+                    pointer="/status",
+                    operation="GetVideo",
+                )
+            )
     return out
 
 
 def _monotonic(ctx: Context, check: Check, bodies: list[Any]) -> list[Finding]:
-    values = [b["progress"] for b in bodies if isinstance(b, dict) and isinstance(b.get("progress"), (int, float))]
+    values = [
+        b["progress"]
+        for b in bodies
+        if isinstance(b, dict) and isinstance(b.get("progress"), (int, float))
+    ]
     out = []
-    for before, after in zip(values, values[1:], strict=False):
+    for before, after in pairwise(values):
         if after < before:
-            out.append(ctx.finding(check, f"progress fell from {before} to {after}", expected=f">= {before}", actual=after, pointer="/progress", operation="GetVideo"))
+            out.append(
+                ctx.finding(
+                    check,
+                    f"progress fell from {before} to {after}",
+                    expected=f">= {before}",
+                    actual=after,
+                    pointer="/progress",
+                    operation="GetVideo",
+                )
+            )
     return out
 
 
 def _terminal(ctx: Context, check: Check, bodies: list[Any]) -> list[Finding]:
-    last = bodies[-1]
+    terminal = [b for b in bodies if isinstance(b, dict) and b.get("status") in TERMINAL]
+    last = terminal[0] if terminal else bodies[-1]
     if ctx.poll_outcome == "deadline" or not isinstance(last, dict):
-        raise ErrorCheck(f"the job did not finish within the poll deadline ({ctx.settings.poll_timeout:g} s); raise --poll-timeout")
+        raise ErrorCheck(
+            f"the job did not finish within the poll deadline ({ctx.settings.poll_timeout:g} s); raise --poll-timeout"
+        )
     out = []
     status = last.get("status")
     if status == "completed":
         for name in ("completed_at", "expires_at"):
             value = last.get(name)
             if not isinstance(value, int) or isinstance(value, bool):
-                out.append(_field_finding(ctx, check, name, value, last, f"{name} must be set once the job is completed"))
+                out.append(
+                    _field_finding(
+                        ctx,
+                        check,
+                        name,
+                        value,
+                        last,
+                        f"{name} must be set once the job is completed",
+                    )
+                )
         if last.get("error") is not None:
-            out.append(ctx.finding(check, "a completed job carries an error", expected=None, actual=last.get("error"), pointer="/error", operation="GetVideo"))
+            out.append(
+                ctx.finding(
+                    check,
+                    "a completed job carries an error",
+                    expected=None,
+                    actual=last.get("error"),
+                    pointer="/error",
+                    operation="GetVideo",
+                )
+            )
     elif status == "failed":
         error = last.get("error")
-        if not isinstance(error, dict) or not isinstance(error.get("code"), str) or not isinstance(error.get("message"), str):
-            out.append(_field_finding(ctx, check, "error", error, last, "a failed job must carry error {code, message}"))
+        if (
+            not isinstance(error, dict)
+            or not isinstance(error.get("code"), str)
+            or not isinstance(error.get("message"), str)
+        ):
+            out.append(
+                _field_finding(
+                    ctx,
+                    check,
+                    "error",
+                    error,
+                    last,
+                    "a failed job must carry error {code, message}",
+                )
+            )
     return out
 
 
-def _field_finding(ctx: Context, check: Check, name: str, value: Any, body: dict[str, Any], message: str) -> Finding:
+def _field_finding(
+    ctx: Context,
+    check: Check,
+    name: str,
+    value: Any,
+    body: dict[str, Any],
+    message: str,
+    *,
+    must_be_set: bool = False,
+) -> Finding:
     from dataclasses import replace
 
     from remixcheck.findings import Verdict
 
-    f = ctx.finding(check, message, expected="set", actual=value if name in body else "absent", pointer="/" + name, operation="GetVideo")
+    f = ctx.finding(
+        check,
+        message,
+        expected="set",
+        actual=value if name in body else "absent",
+        pointer="/" + name,
+        operation="GetVideo",
+    )
     if name not in body:
-        deviation = ctx.profile.explain(check="response.body", where="response", operation="GetVideo", status=200, keyword="required", pointer="/" + name)
+        deviation = ctx.profile.explain(
+            check="response.body",
+            where="response",
+            operation="GetVideo",
+            status=200,
+            keyword="required",
+            pointer="/" + name,
+            must_be_set=must_be_set,
+        )
         if deviation:
             f = replace(f, verdict=Verdict.DEVIATION, deviation=deviation)
     return f
 
 
-_judged("lifecycle.status-forward", "Status only moves forward", "Across the creation response and every poll, status never goes back (queued -> in_progress -> completed|failed).", _forward)
-_judged("lifecycle.progress-monotonic", "Progress never decreases", "Across every poll, progress never decreases.", _monotonic)
-_judged("lifecycle.terminal-fields", "Terminal job is complete", "On completed, completed_at and expires_at are set; on failed, error has code and message.", _terminal)
+def _same_job(ctx: Context, check: Check, bodies: list[Any]) -> list[Finding]:
+    from remixcheck.checks.positive import MUST_BE_SET
+
+    remix_id = ctx.remix_id()
+    out = []
+    for n, body in enumerate(bodies, start=1):
+        if not isinstance(body, dict):
+            continue
+        for name, want in (("id", remix_id), ("remixed_from_video_id", ctx.source_id)):
+            if name not in body:
+                f = _field_finding(
+                    ctx,
+                    check,
+                    name,
+                    None,
+                    body,
+                    f"poll {n}: {name} is absent; expected {want!r}",
+                    must_be_set=name in MUST_BE_SET,
+                )
+                out.append(f)
+            elif body[name] != want:
+                out.append(
+                    ctx.finding(
+                        check,
+                        f"poll {n}: {name} is {body[name]!r}, expected {want!r}",
+                        expected=want,
+                        actual=body[name],
+                        pointer="/" + name,
+                        operation="GetVideo",
+                    )
+                )
+    return out
+
+
+_judged(
+    "lifecycle.same-job",
+    "Polls describe the same remix",
+    "Every poll carries the remix job's id and names the source video in remixed_from_video_id.",
+    _same_job,
+)
+_judged(
+    "lifecycle.status-forward",
+    "Status only moves forward",
+    "Across the creation response and every poll, status never goes back (queued -> in_progress -> completed|failed).",
+    _forward,
+)
+_judged(
+    "lifecycle.progress-monotonic",
+    "Progress never decreases",
+    "Across every poll, progress never decreases.",
+    _monotonic,
+)
+_judged(
+    "lifecycle.terminal-fields",
+    "Terminal job is complete",
+    "On completed, completed_at and expires_at are set; on failed, error has code and message.",
+    _terminal,
+)

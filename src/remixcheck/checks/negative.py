@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from remixcheck.checks import FREE, MAY_BILL, Body, Check, RequestSpec, register
 from remixcheck.checks.common import single_request
 from remixcheck.findings import Severity
@@ -19,7 +21,13 @@ def _opaque_only(profile: Profile) -> str | None:
 
 
 def _negative(
-    check_id: str, title: str, description: str, spec: RequestSpec, expected: tuple[int, ...], *, applies=None  # type: ignore[no-untyped-def]
+    check_id: str,
+    title: str,
+    description: str,
+    spec: RequestSpec,
+    expected: tuple[int, ...],
+    *,
+    applies: Callable[[Profile], str | None] | None = None,
 ) -> None:
     register(
         Check(
@@ -103,7 +111,9 @@ _negative(
     "negative.prompt-too-long",
     "Prompt of 32,001 characters",
     "Remix a real video with a prompt one character over maxLength 32000.",
-    RequestSpec("POST", REMIX, Body.json({"prompt": "x" * LONG}, shell=_LONG_SHELL), billing=MAY_BILL),
+    RequestSpec(
+        "POST", REMIX, Body.json({"prompt": "x" * LONG}, shell=_LONG_SHELL), billing=MAY_BILL
+    ),
     (400,),
 )
 _negative(
@@ -111,6 +121,18 @@ _negative(
     "Non-string prompt",
     'Remix a real video with {"prompt": 12345}.',
     RequestSpec("POST", REMIX, Body.json({"prompt": 12345}), billing=MAY_BILL),
+    (400,),
+)
+_negative(
+    "negative.unknown-field",
+    "Unknown body field",
+    'Remix a real video with {"prompt": ..., "remixcheck_unknown": 1}: the remix body allows no other properties.',
+    RequestSpec(
+        "POST",
+        REMIX,
+        Body.json({"prompt": "snowy dawn", "remixcheck_unknown": 1}),
+        billing=MAY_BILL,
+    ),
     (400,),
 )
 _negative(

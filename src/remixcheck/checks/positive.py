@@ -13,6 +13,8 @@ from remixcheck.results import CheckResult
 from remixcheck.vendors import json_type
 
 REMIX = "/videos/{source}/remix"
+# On a remix job these always hold a value, so "omitted because empty" cannot explain their absence.
+MUST_BE_SET = frozenset({"id", "object", "status", "remixed_from_video_id", "prompt", "created_at"})
 JSON_REMIX = RequestSpec("POST", REMIX, Body.json({"prompt": PROMPT}), billing=BILLABLE)
 MULTIPART_REMIX = RequestSpec("POST", REMIX, Body.multipart({"prompt": PROMPT}), billing=BILLABLE)
 
@@ -23,7 +25,9 @@ def _remix(role: str, spec: RequestSpec) -> Callable[[Context, Check], CheckResu
             raise SkipCheck("no completed source video (see source.retrieve)")
         sent = ctx.send(spec)
         ctx.sent[role] = sent
-        return ctx.result(check, expect_status(ctx, check, sent, (200,), "CreateVideoRemix"), [sent])
+        return ctx.result(
+            check, expect_status(ctx, check, sent, (200,), "CreateVideoRemix"), [sent]
+        )
 
     return run
 
@@ -49,7 +53,9 @@ def _not_completed(ctx: Context, check: Check) -> CheckResult:
         raise SkipCheck("the new remix job finished before it could be remixed again")
     spec = check.requests[0]
     sent = ctx.send(spec)
-    return ctx.result(check, expect_status(ctx, check, sent, (400, 409), "CreateVideoRemix"), [sent])
+    return ctx.result(
+        check, expect_status(ctx, check, sent, (400, 409), "CreateVideoRemix"), [sent]
+    )
 
 
 register(
@@ -59,7 +65,11 @@ register(
         title="Remix of a video that is not completed",
         description="Remix the job positive.remix-json just created, while it is still queued or in progress. Expects 400 or 409 with the error envelope.",
         severity=Severity.ERROR,
-        requests=(RequestSpec("POST", "/videos/{remix}/remix", Body.json({"prompt": "x"}), billing=MAY_BILL),),
+        requests=(
+            RequestSpec(
+                "POST", "/videos/{remix}/remix", Body.json({"prompt": "x"}), billing=MAY_BILL
+            ),
+        ),
         run=_not_completed,
     )
 )
@@ -149,16 +159,40 @@ def _invariant(
         if field not in body:
             # An absent field is judged by the same rule as the schema: documented omission or not.
             deviation = ctx.profile.explain(
-                check="response.body", where="response", operation="CreateVideoRemix", status=sent.status, keyword="required", pointer="/" + field
+                check="response.body",
+                where="response",
+                operation="CreateVideoRemix",
+                status=sent.status,
+                keyword="required",
+                pointer="/" + field,
+                must_be_set=field in MUST_BE_SET,
             )
-            f = ctx.finding(check, f"{field!r} is absent, so the invariant cannot hold", expected=description, actual="absent", pointer="/" + field, operation="CreateVideoRemix", status=sent.status)
+            f = ctx.finding(
+                check,
+                f"{field!r} is absent, so the invariant cannot hold",
+                expected=description,
+                actual="absent",
+                pointer="/" + field,
+                operation="CreateVideoRemix",
+                status=sent.status,
+            )
             if deviation:
                 f = _with_deviation(f, deviation)
             findings.append(f)
         else:
             problem = judge(ctx, body, body[field])
             if problem:
-                findings.append(ctx.finding(check, problem, expected=description, actual=body[field], pointer="/" + field, operation="CreateVideoRemix", status=sent.status))
+                findings.append(
+                    ctx.finding(
+                        check,
+                        problem,
+                        expected=description,
+                        actual=body[field],
+                        pointer="/" + field,
+                        operation="CreateVideoRemix",
+                        status=sent.status,
+                    )
+                )
         return ctx.result(check, findings)
 
     register(
@@ -184,22 +218,90 @@ def _with_deviation(f: Finding, deviation: str) -> Finding:
 
 def _same_id(ctx: Context, value: Any) -> bool:
     fmt = ctx.profile.video_id
-    return isinstance(value, str) and ctx.source_id is not None and fmt.native(value) == fmt.native(ctx.source_id)
+    return (
+        isinstance(value, str)
+        and ctx.source_id is not None
+        and fmt.native(value) == fmt.native(ctx.source_id)
+    )
 
 
-_invariant("invariant.object-video", "object is \"video\"", 'object is exactly "video".', "object",
-           lambda ctx, b, v: None if v == "video" else f"object is {v!r}, not 'video'")
-_invariant("invariant.new-id", "New job id", "id is a non-empty string different from the source video id.", "id",
-           lambda ctx, b, v: "id is empty or not a string" if not isinstance(v, str) or not v else ("the remix reuses the source video id" if _same_id(ctx, v) else None))
-_invariant("invariant.remixed-from", "remixed_from_video_id is the source", "remixed_from_video_id is the source video id, in the vendor's id format.", "remixed_from_video_id",
-           lambda ctx, b, v: None if v == ctx.source_id else f"remixed_from_video_id is {v!r}, expected {ctx.source_id!r}")
-_invariant("invariant.prompt-echo", "Prompt echoed", "prompt is the prompt that was sent.", "prompt",
-           lambda ctx, b, v: None if v == ctx.prompt else f"prompt is {str(v)[:80]!r}, not the prompt sent")
-_invariant("invariant.initial-status", "Starts queued or in progress", "status is queued or in_progress when the remix is created.", "status",
-           lambda ctx, b, v: None if v in ("queued", "in_progress") else f"a new remix job has status {v!r}")
-_invariant("invariant.completed-at-null", "completed_at null until completed", "completed_at is null unless status is completed.", "completed_at",
-           lambda ctx, b, v: None if v is None or b.get("status") == "completed" else f"completed_at is {v!r} while status is {b.get('status')!r}")
-_invariant("invariant.error-null", "error null unless failed", "error is null unless status is failed.", "error",
-           lambda ctx, b, v: None if v is None or b.get("status") == "failed" else f"error is set while status is {b.get('status')!r}")
-_invariant("invariant.progress-range", "progress within 0..100", "progress is a number within 0..100.", "progress",
-           lambda ctx, b, v: None if isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 100 else f"progress {v!r} is outside 0..100")
+_invariant(
+    "invariant.object-video",
+    'object is "video"',
+    'object is exactly "video".',
+    "object",
+    lambda ctx, b, v: None if v == "video" else f"object is {v!r}, not 'video'",
+)
+_invariant(
+    "invariant.new-id",
+    "New job id",
+    "id is a non-empty string different from the source video id.",
+    "id",
+    lambda ctx, b, v: (
+        "id is empty or not a string"
+        if not isinstance(v, str) or not v
+        else ("the remix reuses the source video id" if _same_id(ctx, v) else None)
+    ),
+)
+_invariant(
+    "invariant.remixed-from",
+    "remixed_from_video_id is the source",
+    "remixed_from_video_id is the source video id, in the vendor's id format.",
+    "remixed_from_video_id",
+    lambda ctx, b, v: (
+        None
+        if v == ctx.source_id
+        else f"remixed_from_video_id is {v!r}, expected {ctx.source_id!r}"
+    ),
+)
+_invariant(
+    "invariant.prompt-echo",
+    "Prompt echoed",
+    "prompt is the prompt that was sent.",
+    "prompt",
+    lambda ctx, b, v: (
+        None if v == ctx.prompt else f"prompt is {str(v)[:80]!r}, not the prompt sent"
+    ),
+)
+_invariant(
+    "invariant.initial-status",
+    "Starts queued or in progress",
+    "status is queued or in_progress when the remix is created.",
+    "status",
+    lambda ctx, b, v: (
+        None if v in ("queued", "in_progress") else f"a new remix job has status {v!r}"
+    ),
+)
+_invariant(
+    "invariant.completed-at-null",
+    "completed_at null until completed",
+    "completed_at is null unless status is completed.",
+    "completed_at",
+    lambda ctx, b, v: (
+        None
+        if v is None or b.get("status") == "completed"
+        else f"completed_at is {v!r} while status is {b.get('status')!r}"
+    ),
+)
+_invariant(
+    "invariant.error-null",
+    "error null unless failed",
+    "error is null unless status is failed.",
+    "error",
+    lambda ctx, b, v: (
+        None
+        if v is None or b.get("status") == "failed"
+        else f"error is set while status is {b.get('status')!r}"
+    ),
+)
+_invariant(
+    "invariant.progress-range",
+    "progress within 0..100",
+    "progress is a number within 0..100.",
+    "progress",
+    lambda ctx, b, v: (
+        None
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 100
+        else f"progress {v!r} is outside 0..100"
+    ),
+)

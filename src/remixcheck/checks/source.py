@@ -8,8 +8,16 @@ from remixcheck.checks.context import PROMPT, Context, SkipCheck
 from remixcheck.findings import Finding, Severity
 from remixcheck.results import CheckResult
 
-CREATE = RequestSpec("POST", "/videos", Body.json({"prompt": PROMPT}), billing=BILLABLE, note="only without --video-id")
-RETRIEVE = RequestSpec("GET", "/videos/{source}", billing=FREE, repeat="until completed (when just created)")
+CREATE = RequestSpec(
+    "POST",
+    "/videos",
+    Body.json({"prompt": PROMPT}),
+    billing=BILLABLE,
+    note="only without --video-id",
+)
+RETRIEVE = RequestSpec(
+    "GET", "/videos/{source}", billing=FREE, repeat="until completed (when just created)"
+)
 
 
 def _create_body(ctx: Context) -> Body:
@@ -23,7 +31,9 @@ def run(ctx: Context, check: Check) -> CheckResult:
     findings: list[Finding] = []
     if ctx.source_id is None:
         if not ctx.settings.create_source:
-            raise SkipCheck("no source video: pass --video-id with a completed video, or allow creating one")
+            raise SkipCheck(
+                "no source video: pass --video-id with a completed video, or allow creating one"
+            )
         spec = RequestSpec("POST", "/videos", _create_body(ctx), billing=BILLABLE)
         created = ctx.send(spec)
         sent_all.append(created)
@@ -31,7 +41,9 @@ def run(ctx: Context, check: Check) -> CheckResult:
         body = created.json()
         new_id = body.get("id") if isinstance(body, dict) else None
         if not isinstance(new_id, str) or not new_id:
-            return ctx.result(check, findings, sent_all, reason="creating a source video gave no id")
+            return ctx.result(
+                check, findings, sent_all, reason="creating a source video gave no id"
+            )
         ctx.source_id = new_id
         ctx.source_note = "created by this run"
         polls = ctx.poll(RETRIEVE, ("completed", "failed"))

@@ -1,0 +1,70 @@
+"""JUnit XML: one testcase per target x check, as CI systems expect."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree as ET
+
+
+def _text(finding: dict[str, Any]) -> str:
+    where = finding.get("pointer") or finding.get("location") or ""
+    dev = f" [documented: {finding['deviation']}]" if finding.get("deviation") else ""
+    return f"{finding['verdict']}: {where}: {finding['message']} (expected {finding.get('expected')!r}, got {finding.get('actual')!r}){dev}"
+
+
+def build(results: dict[str, Any]) -> ET.Element:
+    strict = bool(results.get("strict"))
+    suites = ET.Element("testsuites", name="remixcheck")
+    for target in results["targets"]:
+        suite = ET.SubElement(
+            suites,
+            "testsuite",
+            name=f"remixcheck.{target['name']}",
+            tests=str(len(target["checks"])),
+            timestamp=results.get("started_at", ""),
+        )
+        failures = errors = skipped = 0
+        for check in target["checks"]:
+            case = ET.SubElement(
+                suite,
+                "testcase",
+                classname=f"remixcheck.{target['name']}",
+                name=check["check"],
+                time=f"{check.get('duration_ms', 0) / 1000:.3f}",
+            )
+            outcome = check["outcome"]
+            lines = [_text(f) for f in check.get("findings", [])]
+            curls = [e["curl"] for e in check.get("evidence", []) if e.get("curl")]
+            detail = "\n".join(lines + ([f"reproduce: {curls[0]}"] if curls else []))
+            if outcome == "violation" or (strict and outcome == "deviation"):
+                failures += 1
+                first = lines[0] if lines else check.get("reason", "")
+                ET.SubElement(case, "failure", message=first[:500], type=outcome).text = detail
+            elif outcome == "error":
+                errors += 1
+                ET.SubElement(
+                    case, "error", message=check.get("reason", "")[:500], type="error"
+                ).text = check.get("reason", "")
+            elif outcome == "skipped":
+                skipped += 1
+                ET.SubElement(case, "skipped", message=check.get("reason", "")[:500])
+            elif outcome == "deviation":
+                ET.SubElement(case, "system-out").text = (
+                    "documented deviation(s): "
+                    + ", ".join(check.get("deviations", []))
+                    + "\n"
+                    + detail
+                )
+        suite.set("failures", str(failures))
+        suite.set("errors", str(errors))
+        suite.set("skipped", str(skipped))
+    return suites
+
+
+def write_junit(results: dict[str, Any], path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tree = ET.ElementTree(build(results))
+    ET.indent(tree)
+    tree.write(path, encoding="utf-8", xml_declaration=True)
+    return path

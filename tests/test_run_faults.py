@@ -1,0 +1,70 @@
+"""Every injectable emulator fault turns the right conformance check red, on every vendor it applies to."""
+
+from __future__ import annotations
+
+import pytest
+
+from remixcheck import runner
+from remixcheck.checks.context import Settings
+from remixcheck.emulator import FAULT_SPECS, running_emulator
+from remixcheck.results import Outcome
+from remixcheck.targets import Target
+
+# The checks (any one suffices) each fault must turn into a violation. apifree's remix
+# response documents no remixed_from_video_id, so there the retrieve polls catch it.
+CAUGHT_BY: dict[str, str | tuple[str, ...]] = {
+    "drop-field": "positive.remix-json",
+    "wrong-enum": "source.retrieve",
+    "string-progress": "lifecycle.polls-valid",
+    "null-id": "invariant.new-id",
+    "no-remixed-from": ("invariant.remixed-from", "lifecycle.same-job"),
+    "wrong-content-type": "positive.remix-json",
+    "remix-returns-201": "positive.remix-json",
+    "status-500-on-remix": "positive.remix-json",
+    "wrong-error-envelope": "negative.unknown-video",
+    "skip-auth": "negative.missing-auth",
+    "accept-empty-prompt": "negative.empty-prompt",
+    "accept-long-prompt": "negative.prompt-too-long",
+    "accept-unknown-field": "negative.unknown-field",
+    "ignore-not-completed": "negative.remix-not-completed",
+    "progress-decreases": "lifecycle.progress-monotonic",
+    "status-regresses": "lifecycle.status-forward",
+}
+PREREQUISITES = ("source.retrieve", "positive.remix-json")
+CASES = [
+    pytest.param(fault, vendor, id=f"{fault}-{vendor}")
+    for fault, spec in FAULT_SPECS.items()
+    for vendor in spec.vendors
+]
+
+
+def test_every_fault_has_a_catching_check() -> None:
+    assert set(CAUGHT_BY) == set(FAULT_SPECS)
+
+
+@pytest.mark.parametrize(("fault", "vendor"), CASES)
+def test_fault_turns_its_check_red(fault: str, vendor: str) -> None:
+    caught_by = CAUGHT_BY[fault]
+    wanted = (caught_by,) if isinstance(caught_by, str) else caught_by
+    patterns = tuple("lifecycle.*" if c.startswith("lifecycle") else c for c in wanted)
+    options = runner.RunOptions(
+        checks=(*PREREQUISITES, *patterns), context=Settings(poll_interval=0.05, poll_timeout=10)
+    )
+    with running_emulator(vendor, job_seconds=0.3, faults=(fault,)) as emu:
+        target = Target(
+            name=vendor,
+            vendor=vendor,
+            base_url=emu.base_url,
+            api_key_env="K",
+            api_key=emu.api_key,
+            video_id=emu.source_video_id,
+            emulated=True,
+        )
+        result = runner.run_target(target, options)
+    outcomes = {c.check: c for c in result.checks}
+    red = [c for c in wanted if outcomes[c].outcome is Outcome.VIOLATION]
+    assert red, {
+        c: (outcomes[c].outcome, outcomes[c].reason, [f.message for f in outcomes[c].findings])
+        for c in wanted
+    }
+    assert any(f.verdict.value == "violation" for f in outcomes[red[0]].findings)
