@@ -203,7 +203,8 @@ def emulated_targets(
     """Start the bundled emulators on free loopback ports and yield a target for each."""
     from remixcheck.emulator import running_emulator
 
-    chosen = list(names) or vendors.available()
+    # OpenAI first: it is the reference the other columns are read against.
+    chosen = list(names) or sorted(vendors.available(), key=lambda v: (v != "openai", v))
     for name in chosen:
         vendors.load(name)
     with contextlib.ExitStack() as stack:
