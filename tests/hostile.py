@@ -38,10 +38,14 @@ def _serve(sock: socket.socket, handle: object, recorder: Recorder, stop: thread
             continue
         except OSError:
             return
-        threading.Thread(target=_handle_one, args=(conn, handle, recorder, stop), daemon=True).start()
+        threading.Thread(
+            target=_handle_one, args=(conn, handle, recorder, stop), daemon=True
+        ).start()
 
 
-def _handle_one(conn: socket.socket, handle: object, recorder: Recorder, stop: threading.Event) -> None:
+def _handle_one(
+    conn: socket.socket, handle: object, recorder: Recorder, stop: threading.Event
+) -> None:
     with conn:
         try:
             head = _read_head(conn)
@@ -51,8 +55,13 @@ def _handle_one(conn: socket.socket, handle: object, recorder: Recorder, stop: t
             pass
 
 
-def _respond(conn: socket.socket, status: str, body: bytes, ctype: str = "application/json", extra: str = "") -> None:
-    conn.sendall(f"HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {len(body)}\r\nConnection: close\r\n{extra}\r\n".encode() + body)
+def _respond(
+    conn: socket.socket, status: str, body: bytes, ctype: str = "application/json", extra: str = ""
+) -> None:
+    conn.sendall(
+        f"HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {len(body)}\r\nConnection: close\r\n{extra}\r\n".encode()
+        + body
+    )
 
 
 def hostile_handler(redirect_to: str) -> object:
@@ -63,9 +72,14 @@ def hostile_handler(redirect_to: str) -> object:
             _respond(conn, "200 OK", b"<html><body>Welcome to nginx</body></html>", "text/html")
         elif mode == "truncated":
             body = b'{"id": "video_1", "object": "video", "status": "queu'
-            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 400\r\n\r\n" + body)
+            conn.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 400\r\n\r\n"
+                + body
+            )
         elif mode == "huge":
-            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
+            conn.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+            )
             chunk = b'{"pad": "' + b"x" * 65536
             try:
                 for _ in range(200):  # ~13 MB if anyone reads it all
@@ -77,14 +91,31 @@ def hostile_handler(redirect_to: str) -> object:
         elif mode == "reset":
             conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         elif mode == "redirect":
-            _respond(conn, "307 Temporary Redirect", b"", extra=f"Location: {redirect_to}{path}\r\n")
+            _respond(
+                conn, "307 Temporary Redirect", b"", extra=f"Location: {redirect_to}{path}\r\n"
+            )
         elif mode == "echo":
             # Echoes the Authorization header back in a body and a header: the key must still not leak.
-            auth = next((line.split(b":", 1)[1].strip() for line in head.split(b"\r\n") if line.lower().startswith(b"authorization:")), b"")
-            body = b'{"error": {"message": "bad key ' + auth + b'", "type": "t", "param": null, "code": null}}'
+            auth = next(
+                (
+                    line.split(b":", 1)[1].strip()
+                    for line in head.split(b"\r\n")
+                    if line.lower().startswith(b"authorization:")
+                ),
+                b"",
+            )
+            body = (
+                b'{"error": {"message": "bad key '
+                + auth
+                + b'", "type": "t", "param": null, "code": null}}'
+            )
             _respond(conn, "404 Not Found", body, extra=f"X-Echo: {auth.decode()}\r\n")
         else:
-            _respond(conn, "404 Not Found", b'{"error": {"message": "no", "type": "t", "param": null, "code": null}}')
+            _respond(
+                conn,
+                "404 Not Found",
+                b'{"error": {"message": "no", "type": "t", "param": null, "code": null}}',
+            )
 
     return handle
 
@@ -107,11 +138,21 @@ def hostile_servers() -> Iterator[tuple[str, str, Recorder]]:
     seen_elsewhere, seen_hostile = Recorder(), Recorder()
 
     def ok(conn: socket.socket, head: bytes, stop: threading.Event) -> None:
-        _respond(conn, "404 Not Found", b'{"error": {"message": "elsewhere", "type": "t", "param": null, "code": null}}')
+        _respond(
+            conn,
+            "404 Not Found",
+            b'{"error": {"message": "elsewhere", "type": "t", "param": null, "code": null}}',
+        )
 
     threads = [
-        threading.Thread(target=_serve, args=(elsewhere_sock, ok, seen_elsewhere, stop), daemon=True),
-        threading.Thread(target=_serve, args=(hostile_sock, hostile_handler(elsewhere_url), seen_hostile, stop), daemon=True),
+        threading.Thread(
+            target=_serve, args=(elsewhere_sock, ok, seen_elsewhere, stop), daemon=True
+        ),
+        threading.Thread(
+            target=_serve,
+            args=(hostile_sock, hostile_handler(elsewhere_url), seen_hostile, stop),
+            daemon=True,
+        ),
     ]
     for t in threads:
         t.start()

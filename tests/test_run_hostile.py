@@ -24,11 +24,24 @@ def servers() -> Iterator[tuple[str, str, Recorder]]:
         yield s
 
 
-def _run(base_url: str, check: str = "negative.retrieve-unknown", **transport: float) -> tuple[object, dict[str, object]]:
-    target = Target(name="hostile", vendor="openai", base_url=base_url, api_key_env="HOSTILE_KEY", api_key=KEY, video_id="video_1")
+def _run(
+    base_url: str, check: str = "negative.retrieve-unknown", **transport: float
+) -> tuple[object, dict[str, object]]:
+    target = Target(
+        name="hostile",
+        vendor="openai",
+        base_url=base_url,
+        api_key_env="HOSTILE_KEY",
+        api_key=KEY,
+        video_id="video_1",
+    )
     options = runner.RunOptions(
         checks=(check,),
-        transport=TransportSettings(connect_timeout=1, read_timeout=transport.get("read_timeout", 2), max_body_bytes=int(transport.get("max_body_bytes", 65536))),
+        transport=TransportSettings(
+            connect_timeout=1,
+            read_timeout=transport.get("read_timeout", 2),
+            max_body_bytes=int(transport.get("max_body_bytes", 65536)),
+        ),
         context=Settings(poll_interval=0.05, poll_timeout=2),
     )
     result = runner.run([target], options)

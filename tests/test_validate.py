@@ -261,3 +261,31 @@ def test_exchange_redacts_credentials() -> None:
 @pytest.mark.parametrize("vendor", ["openai", "aihubmix", "apifree", "bifrost"])
 def test_validators_are_compiled_once(vendor: str) -> None:
     assert Validator.for_vendor(vendor) is Validator.for_vendor(vendor)
+
+
+def test_from_httpx_reads_multipart_requests() -> None:
+    import httpx
+
+    from remixcheck.emulator import running_emulator
+
+    with (
+        running_emulator("openai") as emu,
+        httpx.Client(
+            base_url=emu.base_url, headers={"Authorization": f"Bearer {emu.api_key}"}
+        ) as client,
+    ):
+        response = client.post(
+            f"/v1/videos/{emu.source_video_id}/remix",
+            data={"prompt": "snow"},
+            files={"input_reference": ("a.png", b"\x89PNG", "image/png")},
+        )
+    assert response.status_code == 400
+    exchange = Exchange.from_httpx(response)
+    assert b'name="prompt"' in exchange.request.body
+    result = Validator.for_vendor("openai").validate(exchange)
+    assert result is not None
+    # The remix body allows only `prompt`: the file part is an unknown property, with its exact pointer.
+    assert [(f.pointer, f.keyword) for f in result.findings if f.where == "request"] == [
+        ("/input_reference", "additionalProperties")
+    ]
+    assert emu.api_key not in repr(exchange)

@@ -146,7 +146,8 @@ class Exchange:
     ) -> Exchange:
         """From an httpx response whose body has been read (or cut, with truncated=True)."""
         request = response.request
-        content = request.content if request.stream is not None else b""
+        # Streamed bodies (multipart files) are only readable once read; read() buffers them.
+        content = request.read() if request.stream is not None else b""
         ex = cls.build(
             method=request.method,
             url=str(request.url),

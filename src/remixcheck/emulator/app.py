@@ -1,0 +1,399 @@
+"""The Starlette app of one emulator: routes under every base path, auth, validation, jobs."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import time
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.datastructures import Headers, UploadFile
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartParser
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from remixcheck import vendors
+from remixcheck.emulator.config import EmulatorConfig
+from remixcheck.emulator.dialects import CREATE, REMIX, REQUEST_TYPES, RETRIEVE, ApiError, Dialect
+from remixcheck.emulator.state import DEFAULT_MODEL, DEFAULT_SECONDS, EmulatorState, JobView
+
+SECONDS = ("4", "8", "12")
+SIZES = ("720x1280", "1280x720", "1024x1792", "1792x1024")
+ECHO_LIMIT = 200  # longest piece of the request (path, id) repeated back in an error message
+
+
+@dataclass
+class Call:
+    """One request being served: which operation, since when, which provider (Bifrost)."""
+
+    operation: str
+    started: float
+    provider: str | None = None
+
+
+@dataclass(frozen=True)
+class FilePart:
+    """A multipart file upload; only its presence matters to the emulator."""
+
+    filename: str
+
+
+Handler = Callable[[Request, Call], Awaitable[Response]]
+
+
+class Emulator:
+    """The request handlers of one emulator, bound to its config, dialect and state."""
+
+    def __init__(self, config: EmulatorConfig) -> None:
+        self.config = config
+        self.profile = vendors.load(config.vendor)
+        self.dialect = Dialect(self.profile, config)
+        self.state = EmulatorState(config, self.profile, default_size=self.dialect.default_size)
+
+    # -- plumbing ---------------------------------------------------------------
+
+    def routes(self) -> list[Route]:
+        table: list[tuple[str, str, str, Handler]] = [
+            ("/videos", "POST", CREATE, self.create),
+            ("/videos/{video_id}", "GET", RETRIEVE, self.retrieve),
+            ("/videos/{video_id}/remix", "POST", REMIX, self.remix),
+        ]
+        return [
+            Route(base + path, self._endpoint(base + path, operation, handler), methods=[method])
+            for base in self.profile.all_base_paths
+            for path, method, operation, handler in table
+        ]
+
+    def _endpoint(
+        self, route: str, operation: str, handler: Handler
+    ) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            call = Call(operation, time.perf_counter())
+            self.state.count(f"{request.method} {route}", operation)
+            try:
+                self._check_auth(request)
+                return await handler(request, call)
+            except ApiError as err:
+                return self.error_response(err, call)
+
+        return endpoint
+
+    async def on_http_exception(self, request: Request, exc: Exception) -> Response:
+        """Starlette's router raises 404 (no route) and 405 (wrong method); answer in the vendor envelope."""
+        status = exc.status_code if isinstance(exc, HTTPException) else 404
+        headers = dict(exc.headers or {}) if isinstance(exc, HTTPException) else {}
+        self.state.count(f"{request.method} (no route)", None)
+        kind = "method_not_allowed" if status == 405 else "route_not_found"
+        return self.error_response(
+            ApiError(kind, headers=headers, method=request.method, path=_echo(request.url.path)),
+            None,
+        )
+
+    async def on_error(self, request: Request, exc: Exception) -> Response:
+        # A bug in the emulator still answers in the vendor envelope; Starlette logs the traceback.
+        return self.error_response(ApiError("server_error"), None)
+
+    def error_response(self, err: ApiError, call: Call | None) -> Response:
+        body = self.dialect.error_body(
+            err,
+            request_type=REQUEST_TYPES[call.operation] if call else None,
+            provider=call.provider if call else None,
+        )
+        status = self.dialect.error_status(err)
+        headers = dict(err.headers)
+        if status == 429:
+            # The contract's 429 declares Retry-After; a client that honours it backs off.
+            headers.setdefault("Retry-After", "60")
+        return self._json(body, status, headers)
+
+    def video_response(self, view: JobView, call: Call, status: int = 200) -> Response:
+        latency_ms = int((time.perf_counter() - call.started) * 1000)
+        body = self.dialect.video_body(view, call.operation, latency_ms=latency_ms)
+        headers: dict[str, str] = {}
+        if self.profile.poll_after_header:
+            headers[self.profile.poll_after_header] = str(self.dialect.poll_after_ms())
+        return self._json(body, status, headers)
+
+    def _json(self, body: Any, status: int, headers: dict[str, str]) -> Response:
+        media = "application/json"
+        if status < 400 and self.config.has("wrong-content-type"):
+            media = "text/plain; charset=utf-8"
+        # ensure_ascii: a prompt may hold a lone surrogate ("\ud800" is valid JSON) that
+        # has no UTF-8 encoding; escaped, it round-trips instead of crashing the response.
+        content = json.dumps(body, separators=(",", ":")).encode()
+        return Response(content, status_code=status, headers=headers, media_type=media)
+
+    # -- auth and bodies --------------------------------------------------------
+
+    def _check_auth(self, request: Request) -> None:
+        if self.config.has("skip-auth"):
+            return
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.strip().partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise ApiError("missing_key")
+        if not hmac.compare_digest(token.encode(), self.config.api_key.encode()):
+            raise ApiError("invalid_key", masked=_mask(token))
+
+    async def _read_fields(self, request: Request) -> dict[str, Any]:
+        """The request body as a field mapping, whichever content type the vendor accepts."""
+        media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        body = await self._read_body(request)
+        if not body and not media:
+            return {}  # no body at all: every required field is missing
+        if media == "application/json":
+            return _parse_json(body)
+        if media == "multipart/form-data" and self.dialect.accepts_multipart:
+            return await _parse_multipart(request.headers, body, self.config.max_body_bytes)
+        raise ApiError(
+            "unsupported_media_type",
+            content_type=_echo(media or "(none)"),
+            accepted=" or ".join(self.profile.content_types),
+        )
+
+    async def _read_body(self, request: Request) -> bytes:
+        limit = self.config.max_body_bytes
+        declared = request.headers.get("content-length")
+        # Refuse on the declared length before reading a byte; h11 has already checked it is a number.
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise ApiError("body_too_large", headers={"Connection": "close"}, limit=limit)
+        chunks: list[bytes] = []
+        total = 0
+        try:
+            async for chunk in request.stream():
+                total += len(chunk)
+                if total > limit:  # chunked bodies declare no length: cap the read itself
+                    raise ApiError("body_too_large", headers={"Connection": "close"}, limit=limit)
+                chunks.append(chunk)
+        except ClientDisconnect:
+            raise ApiError(
+                "invalid_json", detail="the client disconnected before sending the whole body"
+            ) from None
+        return b"".join(chunks)
+
+    def _prompt(self, fields: dict[str, Any]) -> str:
+        accept_empty = self.config.has("accept-empty-prompt")
+        value = fields.get("prompt")
+        if self.dialect.vendor == "bifrost":
+            # Go decodes a missing or null prompt to "", and only checks it is non-empty.
+            if value is not None and not isinstance(value, str):
+                raise ApiError(
+                    "invalid_type", param="prompt", expected="a string", got=_kind(value)
+                )
+            if not value and not accept_empty:
+                raise ApiError("prompt_missing", param="prompt")
+            return value or ""
+        if "prompt" not in fields:
+            raise ApiError("prompt_missing", param="prompt")
+        if not isinstance(value, str):
+            raise ApiError("invalid_type", param="prompt", expected="a string", got=_kind(value))
+        if value == "" and not accept_empty:
+            raise ApiError("prompt_empty", param="prompt")
+        limit = self.profile.prompt_max_length
+        if limit is not None and len(value) > limit and not self.config.has("accept-long-prompt"):
+            raise ApiError("prompt_too_long", param="prompt", limit=limit, length=len(value))
+        return value
+
+    def _optional_string(self, fields: dict[str, Any], name: str) -> str | None:
+        value = fields.get(name)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise ApiError("invalid_type", param=name, expected="a string", got=_kind(value))
+        return value
+
+    def _path_id(self, video_id: str, call: Call) -> None:
+        """Bifrost ids must be <id>:<provider>; opaque ids are only looked up."""
+        if self.profile.video_id.format != "id-provider":
+            return
+        native, sep, provider = video_id.partition(":")
+        if not sep or not native or not provider:
+            raise ApiError("invalid_video_id", param="video_id")
+        call.provider = provider
+
+    # -- operations -------------------------------------------------------------
+
+    async def create(self, request: Request, call: Call) -> Response:
+        fields = await self._read_fields(request)
+        prompt = self._prompt(fields)
+        model = self._optional_string(fields, "model")
+        provider = self.profile.video_id.provider
+        if model is None or (model == "" and self.dialect.vendor == "bifrost"):
+            model = DEFAULT_MODEL
+        if self.dialect.vendor == "bifrost" and "/" in model:
+            # Bifrost routes on "provider/model"; a bare model resolves to openai in its catalog.
+            provider, _, model = model.partition("/")
+            if not provider or not model:
+                raise ApiError("invalid_model", param="model", value=_echo(f"{provider}/{model}"))
+        call.provider = provider
+        seconds = self._optional_string(fields, "seconds") or DEFAULT_SECONDS
+        size = self._optional_string(fields, "size") or self.dialect.default_size
+        if self.dialect.validates_enums:
+            if seconds not in SECONDS:
+                raise ApiError(
+                    "invalid_value",
+                    param="seconds",
+                    value=_echo(repr(seconds)),
+                    allowed=", ".join(SECONDS),
+                )
+            if size not in SIZES:
+                raise ApiError(
+                    "invalid_value", param="size", value=_echo(repr(size)), allowed=", ".join(SIZES)
+                )
+        view = self.state.start_job(
+            model=model,
+            prompt=prompt,
+            size=size,
+            seconds=seconds,
+            remixed_from=None,
+            provider=provider,
+        )
+        if view is None:
+            raise ApiError("quota")
+        return self.video_response(view, call)
+
+    async def retrieve(self, request: Request, call: Call) -> Response:
+        video_id: str = request.path_params["video_id"]
+        self._path_id(video_id, call)
+        view = self.state.get(video_id, read=True)
+        if view is None:
+            raise ApiError(
+                "video_not_found", param="video_id", video_id=_echo(video_id), what="Video"
+            )
+        return self.video_response(view, call)
+
+    async def remix(self, request: Request, call: Call) -> Response:
+        video_id: str = request.path_params["video_id"]
+        if self.config.has("status-500-on-remix"):
+            raise ApiError("server_error")
+        self._path_id(video_id, call)
+        fields = await self._read_fields(request)
+        allowed = self.dialect.remix_body_keys()
+        extra: dict[str, Any] = {}
+        if allowed is None:
+            fallbacks = fields.get("fallbacks")
+            if fallbacks is not None and not (
+                isinstance(fallbacks, list) and all(isinstance(f, str) for f in fallbacks)
+            ):
+                raise ApiError(
+                    "invalid_type",
+                    param="fallbacks",
+                    expected="an array of strings",
+                    got=_kind(fallbacks),
+                )
+            # Bifrost forwards keys it does not know to the provider (extra params).
+            extra = {k: v for k, v in fields.items() if k not in ("prompt", "fallbacks")}
+        else:
+            unknown = sorted(k for k in fields if k not in allowed)
+            if unknown and not self.config.has("accept-unknown-field"):
+                raise ApiError("unknown_parameter", param=_echo(unknown[0]))
+        prompt = self._prompt(fields)
+        model = self._optional_string(fields, "model") if allowed and "model" in allowed else None
+        if call.provider is not None and call.provider != self.profile.video_id.provider:
+            # Bifrost: only the openai provider implements remix.
+            raise ApiError("unsupported_operation", provider=_echo(call.provider))
+        source = self.state.get(video_id)
+        if source is None:
+            raise ApiError(
+                "video_not_found", param="video_id", video_id=_echo(video_id), what="Source video"
+            )
+        if source.status != "completed" and not self.config.has("ignore-not-completed"):
+            raise ApiError(
+                "not_completed", param="video_id", video_id=_echo(video_id), status=source.status
+            )
+        view = self.state.start_job(
+            model=model or source.job.model,
+            prompt=prompt,
+            size=source.job.size,
+            seconds=source.job.seconds,
+            remixed_from=None if self.config.has("no-remixed-from") else source.job.video_id,
+            provider=source.job.provider,
+            extra_params=extra,
+        )
+        if view is None:
+            raise ApiError("quota")
+        return self.video_response(view, call, 201 if self.config.has("remix-returns-201") else 200)
+
+
+def create_app(config: EmulatorConfig) -> Starlette:
+    """The ASGI app emulating `config.vendor`; `app.state.emulator` exposes its state to tests."""
+    emulator = Emulator(config)
+    app = Starlette(
+        routes=emulator.routes(),
+        exception_handlers={
+            HTTPException: emulator.on_http_exception,
+            Exception: emulator.on_error,
+        },
+    )
+    # An API answers a stray trailing slash with 404, not a redirect to another URL.
+    app.router.redirect_slashes = False
+    app.state.emulator = emulator.state
+    app.state.dialect = emulator.dialect
+    return app
+
+
+def _parse_json(body: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(body, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        # RecursionError: deeply nested arrays; ValueError covers bad UTF-8 and huge integers too.
+        raise ApiError("invalid_json", detail=_echo(str(exc))) from None
+    if not isinstance(data, dict):
+        raise ApiError("body_not_object", got=_kind(data))
+    return data
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+async def _parse_multipart(headers: Headers, body: bytes, max_part: int) -> dict[str, Any]:
+    async def stream() -> AsyncGenerator[bytes, None]:
+        yield body
+
+    parser = MultiPartParser(headers, stream(), max_files=8, max_fields=64, max_part_size=max_part)
+    try:
+        form = await parser.parse()
+    except Exception as exc:  # python-multipart raises several unrelated types on malformed input
+        raise ApiError("invalid_multipart", detail=_echo(str(exc) or type(exc).__name__)) from None
+    fields: dict[str, Any] = {}
+    try:
+        for key, value in form.multi_items():
+            fields[key] = FilePart(value.filename or "") if isinstance(value, UploadFile) else value
+    finally:
+        await form.close()
+    return fields
+
+
+def _kind(value: Any) -> str:
+    """OpenAI's wording for a value's type in 'expected X, but got Y'."""
+    if value is None:
+        return "null"
+    if isinstance(value, FilePart):
+        return "a file"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a decimal"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"
+
+
+def _echo(text: str) -> str:
+    return text if len(text) <= ECHO_LIMIT else text[:ECHO_LIMIT] + "..."
+
+
+def _mask(key: str) -> str:
+    # Never repeat a whole key back, not even a wrong one.
+    return f"{key[:3]}***{key[-4:]}" if len(key) > 10 else "***"
