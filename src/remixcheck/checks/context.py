@@ -27,19 +27,28 @@ class ErrorCheck(Exception):
     """The tool could not complete the check for a reason other than transport (e.g. a deadline)."""
 
 
-@dataclass(slots=True)
 class Budget:
-    """Requests that may start a paid job. None means unlimited (loopback targets)."""
+    """Requests that may start a paid job. None means unlimited (loopback targets).
 
-    max_billable: int | None
-    sent: int = 0
+    `try_spend` checks and counts in one step, so a subclass can share one budget between
+    processes (the pytest plugin under xdist) without a window between the two.
+    """
 
-    def allows(self, billing: str) -> bool:
-        return billing == FREE or self.max_billable is None or self.sent < self.max_billable
+    def __init__(self, max_billable: int | None, sent: int = 0) -> None:
+        self.max_billable = max_billable
+        self._sent = sent
 
-    def spend(self, billing: str) -> None:
-        if billing != FREE:
-            self.sent += 1
+    @property
+    def sent(self) -> int:
+        return self._sent
+
+    def try_spend(self, billing: str) -> bool:
+        if billing == FREE:
+            return True
+        if self.max_billable is not None and self._sent >= self.max_billable:
+            return False
+        self._sent += 1
+        return True
 
 
 @dataclass(slots=True)
@@ -101,7 +110,8 @@ class Context:
         return base + path
 
     def send(self, spec: RequestSpec) -> Sent:
-        if not self.budget.allows(spec.billing):
+        path = self.path_for(spec)  # may skip: do it before the budget is spent
+        if not self.budget.try_spend(spec.billing):
             what = (
                 "starts a paid remix job"
                 if spec.billing == BILLABLE
@@ -111,10 +121,8 @@ class Context:
                 f"billable budget used up ({self.budget.sent} of --max-billable {self.budget.max_billable}): "
                 f"this request {what}; raise --max-billable to run it"
             )
-        path = self.path_for(spec)
         invalid_key = (self.profile.key_prefix or "sk-") + "remixcheck-invalid-0000"
         body = spec.body
-        self.budget.spend(spec.billing)
         sent = self.transport.send(
             spec.method,
             path,
@@ -125,9 +133,10 @@ class Context:
             shell_body=body.shell if body else None,
         )
         data = sent.json()
-        if isinstance(data, dict) and data.get("object") == "video" and 200 <= sent.status < 300:
+        # Every 2xx of these operations is a Video, even one that breaks the contract (no `object`).
+        if isinstance(data, dict) and 200 <= sent.status < 300:
             self.observed_videos.append(
-                {"operation": _operation_of(spec), "status": sent.status, "body": data}
+                {"operation": spec.operation, "status": sent.status, "body": data}
             )
         return sent
 
@@ -240,12 +249,6 @@ def _segment(value: str) -> str:
 
     # Ids go into the path escaped, except the vendor's own separators (Bifrost's colon).
     return quote(value, safe=":@-._~")
-
-
-def _operation_of(spec: RequestSpec) -> str:
-    if spec.path.endswith("/remix"):
-        return "CreateVideoRemix"
-    return "createVideo" if spec.method == "POST" else "GetVideo"
 
 
 def evidence(sent: Sent) -> Evidence:
