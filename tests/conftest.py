@@ -69,3 +69,6 @@ def write_jsonl(path: Path, records: list[dict[str, Any]]) -> Path:
 @pytest.fixture
 def video_body() -> dict[str, Any]:
     return video()
+
+
+pytest_plugins = ["pytester"]

@@ -168,6 +168,36 @@ class Exchange:
         return ex
 
 
+def exchange_from_response(response: Any, *, source: str = "live") -> Exchange:
+    """An Exchange from an httpx or a requests response (told apart by shape, neither imported)."""
+    if (
+        hasattr(response, "status_code")
+        and hasattr(response, "request")
+        and hasattr(response, "num_bytes_downloaded")
+    ):
+        return Exchange.from_httpx(response, source=source)
+    prepared = getattr(response, "request", None)
+    if prepared is None or not hasattr(response, "status_code"):
+        raise TypeError(
+            f"expected an httpx.Response or a requests.Response, got {type(response).__name__}"
+        )
+    body = prepared.body
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    return Exchange.build(
+        method=prepared.method,
+        url=prepared.url,
+        request_headers=dict(prepared.headers),
+        request_body=body if body else None,
+        request_body_raw=True,
+        status=response.status_code,
+        response_headers=dict(response.headers),
+        response_body=response.content,
+        response_body_raw=True,
+        source=source,
+    )
+
+
 def _has_elapsed(response: httpx.Response) -> bool:
     try:
         response.elapsed  # noqa: B018 - httpx raises until the response is closed

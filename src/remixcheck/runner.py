@@ -78,10 +78,8 @@ def plan(targets: Sequence[Target], options: RunOptions) -> list[PlannedRequest]
                     "{unknown}", profile.video_id.make("video_remixcheck_unknown_000000")
                 )
                 why = reason
-                if not why and not budget.allows(spec.billing):
+                if not why and not budget.try_spend(spec.billing):
                     why = f"over --max-billable {target.max_billable}"
-                if not why:
-                    budget.spend(spec.billing)
                 out.append(
                     PlannedRequest(
                         target.name,
@@ -100,7 +98,11 @@ def plan(targets: Sequence[Target], options: RunOptions) -> list[PlannedRequest]
 
 
 def run_target(
-    target: Target, options: RunOptions, progress: Progress | None = None
+    target: Target,
+    options: RunOptions,
+    progress: Progress | None = None,
+    *,
+    budget: Budget | None = None,
 ) -> TargetResult:
     profile = vendors.load(target.vendor)
     validator = (
@@ -124,7 +126,7 @@ def run_target(
             profile=profile,
             validator=validator,
             transport=transport,
-            budget=Budget(target.max_billable),
+            budget=budget if budget is not None else Budget(target.max_billable),
             settings=options.context,
             source_id=target.video_id,
         )
@@ -174,21 +176,29 @@ def run(
     """Run every target concurrently and gather one result."""
     if not targets:
         raise UsageError("no targets to run")
-    contract = Contract.load()
-    started = datetime.now(UTC)
-    result = RunResult(
-        tool_version=__version__,
-        spec_version=contract.version,
-        spec_sha256=contract.sha256,
-        started_at=started.isoformat(timespec="seconds"),
-        strict=options.strict,
-    )
+    result = new_result(options.strict)
     with ThreadPoolExecutor(
         max_workers=min(8, len(targets)), thread_name_prefix="remixcheck-target"
     ) as pool:
         result.targets = list(pool.map(lambda t: run_target(t, options, progress), targets))
-    result.finished_at = datetime.now(UTC).isoformat(timespec="seconds")
+    result.finished_at = now()
     return result
+
+
+def new_result(strict: bool) -> RunResult:
+    """An empty RunResult stamped with the tool and spec it is made with."""
+    contract = Contract.load()
+    return RunResult(
+        tool_version=__version__,
+        spec_version=contract.version,
+        spec_sha256=contract.sha256,
+        started_at=now(),
+        strict=strict,
+    )
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def public_dict(result: RunResult, targets: Sequence[Target]) -> dict[str, Any]:

@@ -4,17 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from remixcheck.checks import Check, RequestSpec
+from remixcheck.checks import Check
 from remixcheck.checks.context import Context, SkipCheck
 from remixcheck.findings import Finding
 from remixcheck.results import CheckResult
 from remixcheck.transport import Sent
-
-
-def operation_of(spec: RequestSpec) -> str:
-    if spec.path.endswith("/remix"):
-        return "CreateVideoRemix"
-    return "createVideo" if spec.method == "POST" else "GetVideo"
 
 
 def expect_status(
@@ -49,8 +43,6 @@ def single_request(expected: tuple[int, ...]) -> Callable[[Context, Check], Chec
     def run(ctx: Context, check: Check) -> CheckResult:
         spec = check.requests[0]
         sent = ctx.send(spec)
-        return ctx.result(
-            check, expect_status(ctx, check, sent, expected, operation_of(spec)), [sent]
-        )
+        return ctx.result(check, expect_status(ctx, check, sent, expected, spec.operation), [sent])
 
     return run
