@@ -26,7 +26,10 @@ class Severity(enum.StrEnum):
     INFO = "info"
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass costs four times as much to build (object.__setattr__ per
+# field), findings are built in the hot path of bulk validation, and the dict field makes
+# a Finding unhashable anyway. Treat it as read-only; use dataclasses.replace to derive one.
+@dataclass(slots=True)
 class Finding:
     """One way an exchange departs from the canonical contract (or a note about it).
 

@@ -61,6 +61,8 @@ class Validator:
         self.profile = profile
         self.contract = contract or Contract.load()
         self._compiled: dict[str, _Compiled] = {}
+        self._locations: dict[tuple[Any, ...], tuple[str, str | None]] = {}
+        self._explained: dict[tuple[Any, ...], Any] = {}
         for media in self.contract.iter_media_types():
             self._compile(media)
         self._routes = [(op.method, op.segments, op) for op in self.contract.operations]
@@ -454,8 +456,8 @@ class Validator:
         kind = err.kind
         name = type(kind).__name__
         pointer = _pointer(err.instance_path)
-        location = "#/" + "/".join(_escape(str(p)) for p in err.schema_path)
-        origin = self._origin_of(list(err.schema_path)) or compiled.origin
+        location, origin = self._locate(tuple(err.schema_path))
+        origin = origin or compiled.origin
         check = f"{where}.body"
         if name == "AnyOf":
             nested = _best_branch(kind.context, list(err.instance_path))
@@ -555,6 +557,14 @@ class Validator:
             )
         ]
 
+    def _locate(self, schema_path: tuple[Any, ...]) -> tuple[str, str | None]:
+        """The spec location and x-remixcheck-origin of a schema path, computed once per path."""
+        found = self._locations.get(schema_path)
+        if found is None:
+            location = "#/" + "/".join(_escape(str(p)) for p in schema_path)
+            found = self._locations[schema_path] = (location, self._origin_of(list(schema_path)))
+        return found
+
     def _origin_of(self, schema_path: list[Any]) -> str | None:
         """The innermost x-remixcheck-origin along an absolute schema location."""
         node: Any = self.contract.document
@@ -586,15 +596,21 @@ class Validator:
         spec_location: str | None = None,
         origin: str | None = None,
     ) -> Finding:
-        deviation = self.profile.explain(
-            check=check,
-            where=where,
-            operation=operation,
-            status=status,
-            keyword=keyword,
-            pointer=pointer,
-            actual=actual,
-        )
+        # The same finding shapes recur across exchanges; matching them is the slow part.
+        key = (check, where, operation, status, keyword, pointer, json_type(actual))
+        deviation = self._explained.get(key, _UNSEEN)
+        if deviation is _UNSEEN:
+            if len(self._explained) > _EXPLAIN_CACHE_MAX:
+                self._explained.clear()  # pointers of unknown keys are unbounded
+            deviation = self._explained[key] = self.profile.explain(
+                check=check,
+                where=where,
+                operation=operation,
+                status=status,
+                keyword=keyword,
+                pointer=pointer,
+                actual=actual,
+            )
         if deviation is not None:
             verdict = Verdict.DEVIATION
         else:
@@ -632,6 +648,9 @@ def _drop_consequences(findings: list[Finding]) -> list[Finding]:
         return findings
     return [f for f in findings if not (f.pointer in typed and f.keyword in _CONSEQUENCES)]
 
+
+_UNSEEN = object()
+_EXPLAIN_CACHE_MAX = 10_000
 
 _KEYWORDS = {
     "Constant": "const",
