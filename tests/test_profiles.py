@@ -15,6 +15,8 @@ from tests.conftest import run_cli
 def test_four_bundled_profiles_load() -> None:
     assert vendors.available() == ["aihubmix", "apifree", "bifrost", "openai"]
     for name in vendors.available():
+        # load() trusts bundled files; this holds them to the profile schema.
+        vendors.load_profile_file(resources.vendors_dir() / f"{name}.yaml", check_schema=True)
         profile = vendors.load(name)
         assert profile.id == name
         assert profile.base_paths[0] == "/v1"
