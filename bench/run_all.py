@@ -18,7 +18,12 @@ from typing import Any
 import _common as c
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = {"validate": "bench_validate.py", "bulk": "bench_bulk.py", "startup": "bench_startup.py"}
+SCRIPTS = {
+    "validate": "bench_validate.py",
+    "bulk": "bench_bulk.py",
+    "startup": "bench_startup.py",
+    "pytest-plugin": "bench_pytest_plugin.py",
+}
 
 
 def headline(name: str, data: dict[str, Any]) -> list[list[str]]:
