@@ -224,3 +224,41 @@ def test_all_four_emulators_under_ten_seconds() -> None:
     assert elapsed < 10, f"a run of all four emulators took {elapsed:.1f} s"
     assert not result.failing()
     assert {t.vendor for t in result.targets} == {"openai", "aihubmix", "apifree", "bifrost"}
+
+
+def test_custom_profile_file_documents_a_deviation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A team's own gateway profile, given by path, explains what its gateway does on purpose."""
+    from remixcheck import resources
+
+    data = yaml.safe_load((resources.vendors_dir() / "openai.yaml").read_text(encoding="utf-8"))
+    data["id"] = "mygateway"
+    data["deviations"] = [
+        {
+            "id": "mygateway.empty-prompt-allowed",
+            "reason": "Empty prompts re-run the source prompt.",
+            "source": "internal ADR-12",
+            "match": [{"check": "negative.empty-prompt"}],
+        }
+    ]
+    profile = tmp_path / "mygateway.yaml"
+    profile.write_text(yaml.safe_dump(data), encoding="utf-8")
+    monkeypatch.setenv("MYGW_KEY", "unused")
+    with running_emulator("openai", faults=("accept-empty-prompt",), job_seconds=0.3) as emu:
+        target = make_target(
+            name="gw",
+            vendor=str(profile),
+            base_url=emu.base_url,
+            api_key_env="MYGW_KEY",
+            video_id=emu.source_video_id,
+            max_billable=None,
+        )
+        target.api_key = emu.api_key
+        result = runner.run_target(
+            target, runner.RunOptions(checks=("source.retrieve", "negative.empty-prompt"))
+        )
+    assert result.vendor == "mygateway"
+    outcomes = {c.check: c for c in result.checks}
+    assert outcomes["negative.empty-prompt"].outcome is Outcome.DEVIATION
+    assert outcomes["negative.empty-prompt"].deviations == ["mygateway.empty-prompt-allowed"]

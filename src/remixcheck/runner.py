@@ -105,11 +105,7 @@ def run_target(
     budget: Budget | None = None,
 ) -> TargetResult:
     profile = vendors.load(target.vendor)
-    validator = (
-        Validator.for_vendor(profile.id)
-        if profile.path and profile.path.parent.name == "vendors"
-        else Validator(profile)
-    )
+    validator = Validator.for_vendor(target.vendor)  # compiled once per profile, name or path
     result = TargetResult(
         name=target.name,
         vendor=profile.id,

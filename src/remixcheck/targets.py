@@ -78,7 +78,7 @@ def make_target(
         max_billable = 0  # real vendors bill every accepted remix: nothing billable unless asked
     return Target(
         name=name,
-        vendor=profile.id,
+        vendor=vendor,  # as given: a bundled name or a profile file's path
         base_url=url,
         api_key_env=env,
         api_key=key,
