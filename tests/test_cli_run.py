@@ -67,6 +67,24 @@ def test_fault_makes_exit_1_with_reproduction(tmp_path: Path) -> None:
     assert len(failures) == 1
 
 
+def test_emulate_honours_the_budget(tmp_path: Path) -> None:
+    out = run_cli(
+        "run",
+        "--emulate",
+        "openai",
+        "--max-billable",
+        "1",
+        "--report-dir",
+        str(tmp_path),
+        cwd=tmp_path,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    results = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
+    [target] = results["targets"]
+    assert (target["max_billable"], target["billable_sent"]) == (1, 1)
+    assert any("billable budget used up" in c["reason"] for c in target["checks"])
+
+
 def test_strict_counts_deviations(tmp_path: Path) -> None:
     out = run_cli(
         "run",
@@ -147,6 +165,7 @@ def test_real_host_plan_is_free_by_default() -> None:
         (["--vendor", "openai", "--base-url", "ftp://x"], "not an http(s) URL"),
         (["--vendor", "openai"], "--base-url and --vendor go together"),
         (["--emulate", "--base-url", "http://127.0.0.1:9"], "does not combine"),
+        (["--emulate", "--video-id", "video_1"], "does not combine"),
         (["openai"], "vendor names go with --emulate"),
         (["--emulate", "martian"], "unknown vendor 'martian'"),
         (["--emulate", "--fault", "nonsense"], "unknown fault(s) nonsense"),

@@ -421,9 +421,10 @@ def run(
         raise UsageError(
             f"unexpected argument(s) {' '.join(emulate_vendors)}: vendor names go with --emulate"
         )
-    if emulate and (base_url or vendor or config_path or target_names):
+    if emulate and (base_url or vendor or config_path or target_names or api_key_env or video_id):
         raise UsageError(
-            "--emulate runs the bundled emulators; it does not combine with --base-url, --vendor, --config or --target"
+            "--emulate runs the bundled emulators; it does not combine with --base-url, --vendor, "
+            "--config, --target, --api-key-env or --video-id"
         )
     if (faults or job_seconds != 0.6) and not emulate:
         raise UsageError("--fault and --job-seconds only apply with --emulate")
@@ -462,6 +463,8 @@ def run(
             chosen: list[targets.Target] = stack.enter_context(
                 runner.emulated_targets(emulate_vendors, job_seconds=job_seconds, faults=faults)
             )
+            for t in chosen:
+                t.max_billable = max_billable  # None: unlimited, as on any loopback target
         elif base_url and vendor:
             chosen = [
                 targets.make_target(
