@@ -23,6 +23,7 @@ SCRIPTS = {
     "bulk": "bench_bulk.py",
     "startup": "bench_startup.py",
     "pytest-plugin": "bench_pytest_plugin.py",
+    "run": "bench_run.py",
 }
 
 
