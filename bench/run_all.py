@@ -24,6 +24,7 @@ SCRIPTS = {
     "startup": "bench_startup.py",
     "pytest-plugin": "bench_pytest_plugin.py",
     "run": "bench_run.py",
+    "fuzz": "bench_fuzz.py",
 }
 
 

@@ -636,3 +636,326 @@ def report(results_files: tuple[Path, ...], output: Path) -> None:
 
     data = [load_results(p) for p in results_files]
     click.echo(str(write_html(data, output)))
+
+
+@main.command()
+@click.argument("emulate_vendors", nargs=-1, metavar="[VENDOR...]")
+@click.option(
+    "--emulate",
+    is_flag=True,
+    help="Fuzz the bundled emulators on loopback (all four when no VENDOR is named).",
+)
+@click.option("--base-url", help="Base URL of the target (scheme and host).")
+@click.option("--vendor", help="Vendor profile of the --base-url target.")
+@click.option(
+    "--api-key-env",
+    help="Environment variable holding the key (default: the vendor's). Keys are never taken on the command line.",
+)
+@click.option(
+    "--video-id",
+    help="A completed video of the target: valid remixes go to it (without it, only to ids that do not exist).",
+)
+@click.option(
+    "--max-requests",
+    type=click.IntRange(min=1),
+    default=200,
+    show_default=True,
+    help="Hard cap on requests sent to each target, retries included.",
+)
+@click.option(
+    "--max-billable",
+    type=click.IntRange(min=0),
+    help="Cap on requests accepted as paid jobs. Default: 0 off loopback (no valid remix or create is sent), unlimited on loopback.",
+)
+@click.option("--max-time", type=click.FloatRange(min=0.1), help="Seconds for each target.")
+@click.option("--rate", type=click.FloatRange(min=0.01), help="Max requests per second.")
+@click.option(
+    "--seed", type=click.IntRange(min=0), help="Seed of the run (printed when not given)."
+)
+@click.option(
+    "--report-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("reports"),
+    show_default=True,
+)
+@click.option("--strict", is_flag=True, help="Count documented deviations as violations.")
+@click.option(
+    "--unsafe",
+    is_flag=True,
+    help="Off loopback too: send undeclared HTTP methods and hostile ids on POST.",
+)
+@click.option(
+    "--timeout",
+    "read_timeout",
+    type=click.FloatRange(min=0.1),
+    default=30.0,
+    show_default=True,
+    help="Read timeout, seconds.",
+)
+@click.option(
+    "--fault",
+    "faults",
+    multiple=True,
+    help="With --emulate: break one named thing in every emulator (see `remixcheck serve --list-faults`).",
+)
+@click.option(
+    "--job-seconds",
+    type=click.FloatRange(min=0.05, max=600),
+    default=0.6,
+    show_default=True,
+    help="With --emulate: emulated job duration.",
+)
+def fuzz(
+    emulate_vendors: tuple[str, ...],
+    emulate: bool,
+    base_url: str | None,
+    vendor: str | None,
+    api_key_env: str | None,
+    video_id: str | None,
+    max_requests: int,
+    max_billable: int | None,
+    max_time: float | None,
+    rate: float | None,
+    seed: int | None,
+    report_dir: Path,
+    strict: bool,
+    unsafe: bool,
+    read_timeout: float,
+    faults: tuple[str, ...],
+    job_seconds: float,
+) -> None:
+    """Fuzz a target with requests generated from the contract (schemathesis), on a budget.
+
+    Every answer is judged by the validation core under the vendor profile, so documented
+    deviations stay deviations. Adds fuzz.* checks to --report-dir/results.json (next to
+    the catalogue results of the same target), junit.xml and compat.html, and keeps each
+    failing case in --report-dir/fuzz-cases/ for `remixcheck replay`. Exit 0 when no fuzz
+    check ends in violation, 1 otherwise, 2 on usage or input errors.
+    """
+    import contextlib
+    import logging
+    import secrets
+
+    from remixcheck import fuzz as fuzzing
+    from remixcheck import fuzzcase, runner, targets
+    from remixcheck.errors import UsageError
+    from remixcheck.results import load_results
+    from remixcheck.transport import TransportSettings
+
+    if emulate_vendors and not emulate:
+        raise UsageError(
+            f"unexpected argument(s) {' '.join(emulate_vendors)}: vendor names go with --emulate"
+        )
+    if emulate and (base_url or vendor or api_key_env or video_id):
+        raise UsageError(
+            "--emulate fuzzes the bundled emulators; it does not combine with --base-url, "
+            "--vendor, --api-key-env or --video-id"
+        )
+    if (faults or job_seconds != 0.6) and not emulate:
+        raise UsageError("--fault and --job-seconds only apply with --emulate")
+    if not emulate and not (base_url and vendor):
+        raise UsageError("give --base-url and --vendor together, or --emulate [VENDOR...]")
+    if emulate:
+        from remixcheck import emulator
+
+        unknown = [f for f in faults if f.split(":", 1)[0] not in emulator.FAULTS]
+        if unknown:
+            raise UsageError(
+                f"unknown fault(s) {', '.join(unknown)}; see `remixcheck serve --list-faults`"
+            )
+        # The emulators log what they refuse (bad multipart headers, say) to stderr; fuzzing
+        # sends exactly that on purpose, and the findings already say what came back.
+        logging.getLogger().addHandler(logging.NullHandler())
+    # Hypothesis caches its unicode tables on disk: in the user's cache, not the working directory.
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "remixcheck"
+    os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(cache / "hypothesis"))
+    existing_path = report_dir / "results.json"
+    existing = load_results(existing_path) if existing_path.exists() else None
+    options = fuzzing.FuzzOptions(
+        max_requests=max_requests,
+        max_time=max_time,
+        seed=seed if seed is not None else secrets.randbelow(2**31),
+        unsafe=unsafe,
+        strict=strict,
+        transport=TransportSettings(read_timeout=read_timeout, rate=rate),
+    )
+    with contextlib.ExitStack() as stack:
+        chosen: list[targets.Target] = []
+        if emulate:
+            chosen = stack.enter_context(
+                runner.emulated_targets(emulate_vendors, job_seconds=job_seconds, faults=faults)
+            )
+            for t in chosen:
+                t.max_billable = max_billable  # None: unlimited, as on any loopback target
+        elif base_url and vendor:
+            chosen = [
+                targets.make_target(
+                    name=vendor,
+                    vendor=vendor,
+                    base_url=base_url,
+                    api_key_env=api_key_env,
+                    video_id=video_id,
+                    max_billable=max_billable,
+                )
+            ]
+        fuzzed = _fuzz_with_progress(fuzzing, chosen, options)
+    data = fuzzed.public_dict()
+    secrets_ = [t.api_key for t in chosen if t.api_key]
+    cases = _replace_cases(
+        fuzzcase, report_dir / "fuzz-cases", fuzzed, secrets_, {t.name for t in chosen}
+    )
+    _print_fuzz_summary(data, cases)
+    written = _write_outputs(fuzzcase.merge_results(existing, data), report_dir)
+    _console().print("wrote " + ", ".join(str(p) for p in written))
+    sys.exit(EXIT_FINDINGS if fuzzed.failing() else EXIT_OK)
+
+
+def _fuzz_with_progress(fuzzing: Any, chosen: list[Any], options: Any) -> Any:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = _console(stderr=True)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=not console.is_terminal,
+    ) as progress:
+        tasks = {
+            t.name: progress.add_task(f"fuzz {t.name:22}", total=options.max_requests)
+            for t in chosen
+        }
+
+        def advance(target: str, sent: int, cap: int) -> None:
+            progress.update(tasks[target], completed=sent)
+
+        return fuzzing.run(chosen, options, advance)
+
+
+def _replace_cases(
+    fuzzcase: Any, directory: Path, fuzzed: Any, secrets: list[str], names: set[str]
+) -> dict[str, list[Path]]:
+    """Drop the kept cases of these targets from earlier runs, then write this run's."""
+    import json
+
+    if directory.is_dir():
+        for old in directory.glob("*.json"):
+            try:
+                target = json.loads(old.read_text(encoding="utf-8")).get("target")
+            except (OSError, ValueError, AttributeError):
+                continue  # not one of ours: left alone
+            if target in names:
+                old.unlink()
+    return {
+        t.target.name: fuzzcase.write_cases(t.cases, directory, secrets) for t in fuzzed.targets
+    }
+
+
+def _print_fuzz_summary(data: dict[str, Any], cases: dict[str, list[Path]]) -> None:
+    from rich.table import Table
+
+    console = _console()
+    targets = data["targets"]
+    table = Table(title="fuzz", show_lines=False)
+    table.add_column("check", no_wrap=True)
+    for t in targets:
+        table.add_column(t["name"], overflow="fold")
+    for i, check in enumerate(targets[0]["checks"] if targets else []):
+        cells = []
+        for t in targets:
+            outcome = t["checks"][i]["outcome"]
+            cells.append(f"[{_OUTCOME_STYLE[outcome]}]{outcome}[/]")
+        table.add_row(check["check"], *cells)
+    console.print(table)
+    for t in targets:
+        meta = t["fuzz"]
+        cap = "unlimited" if meta["max_billable"] is None else str(meta["max_billable"])
+        console.print(
+            f"[bold]{t['name']}[/] ({t['vendor']}, {t['base_url']}): "
+            f"{meta['requests_sent']} requests ({meta['cases_sent']} cases), "
+            f"{meta['billable_sent']} accepted as paid jobs (--max-billable {cap}); "
+            f"seed {meta['seed']}; stopped: {meta['stop_reason']}",
+            markup=True,
+            highlight=False,
+        )
+        for c in t["checks"]:
+            if c["outcome"] != "violation":
+                continue
+            console.print(f"  [bold red]violation[/] {c['check']}: {c['reason']}")
+            for f in [f for f in c["findings"] if f["verdict"] == "violation"][:3]:
+                where = f["pointer"] or f["location"]
+                console.print(
+                    f"    {f['operation'] or '-'} {f['status']} {where}: {f['message'][:300]}",
+                    markup=False,
+                )
+            if c["evidence"]:
+                console.print(f"    reproduce: {c['evidence'][0]['curl'][:400]}", markup=False)
+        for path in cases.get(t["name"], [])[:5]:
+            console.print(f"    replay: remixcheck replay {path}", markup=False)
+
+
+@main.command()
+@click.argument("case_file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--base-url", help="Send the case here instead of the base URL it was found on.")
+@click.option(
+    "--api-key-env",
+    help="Environment variable holding the key (default: the one the case names).",
+)
+@click.option(
+    "--max-billable",
+    type=click.IntRange(min=0),
+    help="1 allows replaying a case that could start a paid job on a non-loopback host.",
+)
+@click.option("--strict", is_flag=True, help="Count documented deviations as failures.")
+@click.option(
+    "--timeout",
+    "read_timeout",
+    type=click.FloatRange(min=0.1),
+    default=30.0,
+    show_default=True,
+    help="Read timeout, seconds.",
+)
+def replay(
+    case_file: Path,
+    base_url: str | None,
+    api_key_env: str | None,
+    max_billable: int | None,
+    strict: bool,
+    read_timeout: float,
+) -> None:
+    """Send one saved fuzz case again and judge the answer.
+
+    Exit 0 when it now passes, 1 when it still fails, 2 on usage or input errors.
+    """
+    from remixcheck import fuzzcase
+    from remixcheck.results import scrub
+    from remixcheck.transport import TransportSettings
+
+    data = fuzzcase.load_case(case_file)
+    result, secrets = fuzzcase.replay(
+        data,
+        TransportSettings(read_timeout=read_timeout),
+        base_url=base_url,
+        api_key_env=api_key_env,
+        max_billable=max_billable,
+        strict=strict,
+    )
+    console = _console()
+    request = result.judgement.request
+    expectation = result.judgement.expectation
+    lines = [
+        f"case {result.case_id}: {request.description}",
+        f"  {request.method} {result.base_url}{request.path[:200]} -> {result.judgement.status}"
+        f" (expected: {expectation.why})",
+    ]
+    for check, f in result.judgement.findings:
+        if f.severity.value == "info" and not f.deviation:
+            continue
+        where = f.pointer or f.location
+        dev = f" [documented: {f.deviation}]" if f.deviation else ""
+        lines.append(f"  {f.verdict.value} {check}: {where}: {f.message[:300]}{dev}")
+    lines.append("still fails" if result.failing else "passes now")
+    for line in scrub(lines, secrets):
+        console.print(line, markup=False, highlight=False)
+    sys.exit(EXIT_FINDINGS if result.failing else EXIT_OK)

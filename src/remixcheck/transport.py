@@ -78,6 +78,8 @@ class Transport:
         self.key_env = key_env
         self.settings = settings
         self.requests_sent = 0
+        # A hard cap on requests, retries and redirects included (fuzz --max-requests); None: no cap.
+        self.request_limit: int | None = None
         self._last_send = 0.0
         self._waited_429 = 0.0
         self.last_notes: list[str] = []
@@ -124,6 +126,12 @@ class Transport:
         hops = 0
         while True:
             response, truncated = self._once(method, url, headers, body)
+            if self.at_limit():
+                if response.status_code == 429 or 300 <= response.status_code < 400:
+                    notes.append(
+                        f"not retried or followed: request cap {self.request_limit} reached"
+                    )
+                break
             if response.status_code == 429 and self._wait_retry_after(response):
                 retried += 1
                 continue
@@ -147,9 +155,15 @@ class Transport:
         exchange = Exchange.from_httpx(response, truncated=truncated, source=f"{method} {path}")
         return Sent(exchange, curl, notes, retried)
 
+    def at_limit(self) -> bool:
+        """Whether the request cap is reached: nothing more may be sent, not even a retry."""
+        return self.request_limit is not None and self.requests_sent >= self.request_limit
+
     def _once(
         self, method: str, url: str, headers: dict[str, str], body: bytes | None
     ) -> tuple[httpx.Response, bool]:
+        if self.at_limit():
+            raise TransportError(f"request cap {self.request_limit} reached: nothing more is sent")
         self._pace()
         raw_target = _raw_target(url)
         request = self._client.build_request(

@@ -201,9 +201,11 @@ class Emulator:
         return value
 
     def _optional_string(self, fields: dict[str, Any], name: str) -> str | None:
-        value = fields.get(name)
-        if value is None:
+        if name not in fields:
             return None
+        value = fields[name]
+        if value is None and self.dialect.vendor == "bifrost":
+            return None  # Go decodes a JSON null into the field's zero value: as if left out
         if not isinstance(value, str):
             raise ApiError("invalid_type", param=name, expected="a string", got=_kind(value))
         return value
@@ -232,8 +234,12 @@ class Emulator:
             if not provider or not model:
                 raise ApiError("invalid_model", param="model", value=_echo(f"{provider}/{model}"))
         call.provider = provider
-        seconds = self._optional_string(fields, "seconds") or DEFAULT_SECONDS
-        size = self._optional_string(fields, "size") or self.dialect.default_size
+        seconds = self._optional_string(fields, "seconds")
+        size = self._optional_string(fields, "size")
+        if self.dialect.vendor == "bifrost":
+            seconds, size = seconds or None, size or None  # Go's zero value: as if left out
+        seconds = DEFAULT_SECONDS if seconds is None else seconds
+        size = self.dialect.default_size if size is None else size
         if self.dialect.validates_enums:
             if seconds not in SECONDS:
                 raise ApiError(

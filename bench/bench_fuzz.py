@@ -1,0 +1,402 @@
+"""`remixcheck fuzz` vs plain schemathesis (`st run`) on the same emulator and spec.
+
+Throughput, with the same number of examples: `st run -n E` is run first to learn how many
+requests E examples make (R, counted at the emulator); then, round after round in rotating
+order, each contender runs against a fresh emulator of the same vendor:
+
+  st run          the schemathesis CLI on the bundled spec: default phases and checks,
+                  --workers 1, the key as a header, in a fresh working directory and with
+                  --generation-database none (st replays failures it cached in
+                  .schemathesis/ and Hypothesis's database, which would carry one run's
+                  failures into the next)
+  remixcheck      `remixcheck fuzz --base-url ... --max-requests R`, the CLI
+  remixcheck-lib  `remixcheck.fuzz.run(...)` with max_requests=R: the library call, timed in
+                  a fresh process once remixcheck.fuzz, schemathesis and hypothesis are
+                  imported, as st's engine starts once its CLI has imported them
+
+Requests per second = requests counted at the emulator / time. The headline (the target) is
+the library call against st's own run time (running_time in its JSON report, which starts
+after the spec is loaded; remixcheck's call includes loading it). The two CLIs are compared
+on wall time too: both pay the interpreter, imports, loading the spec and writing reports
+(remixcheck writes results.json, junit.xml and the HTML report; st, JSON and JUnit here).
+
+Faults: for every injectable emulator fault, one `st run -n E` and one remixcheck library run
+with as many requests as that st run sent. A fault counts as found by schemathesis when its
+failures (operation, ST code and title, invalid component) include one its run against the
+faithful emulator does not; by remixcheck when a fuzz check ends in violation (its runs
+against the faithful emulator end in none, which the benchmark checks).
+
+The fixed costs of a run (interpreter, imports, loading the spec, Hypothesis's first draws,
+reports) weigh most on small runs, so throughput is measured at two sizes.
+
+    .venv/bin/python bench/bench_fuzz.py [--quick] [--repeat N] [--vendor openai] [--examples 20,100]
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import logging
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import _common as c
+from remixcheck import fuzz, resources
+from remixcheck.emulator import FAULT_SPECS, RunningEmulator, running_emulator
+from remixcheck.targets import Target
+
+KEY_ENV = "REMIXCHECK_BENCH_KEY"
+SEED = 1
+JOB_SECONDS = 0.3
+
+# The emulators log what they refuse; the benchmark sends that on purpose.
+logging.getLogger().addHandler(logging.NullHandler())
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    requests: int
+    wall: float  # seconds, the whole command or call
+    inner: float  # seconds, the tool's own run time
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.wall
+
+    @property
+    def inner_rate(self) -> float:
+        return self.requests / self.inner
+
+
+def _requests(emu: RunningEmulator) -> int:
+    return sum(emu.state.snapshot()["requests"].values())
+
+
+def st_run(
+    vendor: str, examples: int, faults: tuple[str, ...] = ()
+) -> tuple[Sample, set[tuple[str, ...]]]:
+    """One `st run`: its sample and its failure signatures."""
+    with (
+        running_emulator(vendor, job_seconds=JOB_SECONDS, faults=faults) as emu,
+        tempfile.TemporaryDirectory(prefix="bench-st-") as tmp,
+    ):
+        base = emu.base_url + emu.state.profile.base_paths[0]
+        before = _requests(emu)
+        start = time.perf_counter()
+        subprocess.run(
+            [
+                str(c.venv_bin("st")),
+                "run",
+                str(resources.spec_path()),
+                "--url",
+                base,
+                "-H",
+                f"Authorization: Bearer {emu.api_key}",
+                "--max-examples",
+                str(examples),
+                "--seed",
+                str(SEED),
+                "--workers",
+                "1",
+                "--generation-database",
+                "none",
+                "--report",
+                "json,junit",
+                "--report-dir",
+                tmp,
+            ],
+            cwd=tmp,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=False,
+        )
+        wall = time.perf_counter() - start
+        sent = _requests(emu) - before
+        with open(glob.glob(f"{tmp}/json-*.json")[0], encoding="utf-8") as raw:
+            report = json.load(raw)
+        with open(glob.glob(f"{tmp}/junit-*.xml")[0], encoding="utf-8") as junit:
+            signatures = _signatures(junit.read())
+    return Sample(sent, wall, float(report["running_time"])), signatures
+
+
+_CASE = re.compile(r'<testcase name="([^"]+)"[^>]*>(.*?)</testcase>', re.S)
+_CODE = re.compile(r"^- (ST\d+ .+)$", re.M)
+_COMPONENT = re.compile(r"^\s*Invalid component: (.+)$", re.M)
+
+
+def _signatures(junit: str) -> set[tuple[str, ...]]:
+    """(operation, code and title[, invalid component]) of every failure st reported."""
+    out: set[tuple[str, ...]] = set()
+    for operation, body in _CASE.findall(junit):
+        for block in body.split("Test Case ID")[1:]:
+            codes = _CODE.findall(block)
+            component = _COMPONENT.search(block)
+            for code in codes:
+                out.add((operation, code, component.group(1)) if component else (operation, code))
+    return out
+
+
+def rc_cli(vendor: str, max_requests: int) -> Sample:
+    with (
+        running_emulator(vendor, job_seconds=JOB_SECONDS) as emu,
+        tempfile.TemporaryDirectory(prefix="bench-rc-") as tmp,
+    ):
+        before = _requests(emu)
+        start = time.perf_counter()
+        subprocess.run(
+            [
+                str(c.venv_bin("remixcheck")),
+                "fuzz",
+                "--base-url",
+                emu.base_url,
+                "--vendor",
+                vendor,
+                "--api-key-env",
+                KEY_ENV,
+                "--video-id",
+                emu.source_video_id,
+                "--max-requests",
+                str(max_requests),
+                "--seed",
+                str(SEED),
+                "--report-dir",
+                tmp,
+            ],
+            cwd=tmp,
+            env={**os.environ, KEY_ENV: emu.api_key},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=False,
+        )
+        wall = time.perf_counter() - start
+        sent = _requests(emu) - before
+        with open(f"{tmp}/results.json", encoding="utf-8") as raw:
+            results = json.load(raw)
+    return Sample(sent, wall, results["targets"][0]["duration_ms"] / 1000)
+
+
+def rc_lib(
+    vendor: str, max_requests: int, faults: tuple[str, ...] = ()
+) -> tuple[Sample, list[str]]:
+    """One library call: its sample and the fuzz checks that ended in violation."""
+    with running_emulator(vendor, job_seconds=JOB_SECONDS, faults=faults) as emu:
+        target = Target(
+            name=vendor,
+            vendor=vendor,
+            base_url=emu.base_url,
+            api_key_env=KEY_ENV,
+            api_key=emu.api_key,
+            video_id=emu.source_video_id,
+            emulated=True,
+        )
+        before = _requests(emu)
+        start = time.perf_counter()
+        run = fuzz.run([target], fuzz.FuzzOptions(max_requests=max_requests, seed=SEED))
+        wall = time.perf_counter() - start
+        sent = _requests(emu) - before
+    red = [c.check for c in run.targets[0].result.checks if c.outcome.value == "violation"]
+    return Sample(sent, wall, run.targets[0].result.duration_ms / 1000), red
+
+
+_LIBRARY_CALL = """
+import json, sys, time
+import hypothesis, schemathesis
+from remixcheck import fuzz
+from remixcheck.targets import Target
+
+vendor, base_url, key, video_id, budget, seed = sys.argv[1:7]
+target = Target(name="bench", vendor=vendor, base_url=base_url, api_key_env="K",
+                api_key=key, video_id=video_id, emulated=True)
+start = time.perf_counter()
+fuzz.run([target], fuzz.FuzzOptions(max_requests=int(budget), seed=int(seed)))
+print(json.dumps({"seconds": time.perf_counter() - start}))
+"""
+
+
+def rc_lib_fresh(vendor: str, max_requests: int) -> Sample:
+    """The library call in a fresh process, timed from after its imports."""
+    with running_emulator(vendor, job_seconds=JOB_SECONDS) as emu:
+        before = _requests(emu)
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                _LIBRARY_CALL,
+                vendor,
+                emu.base_url,
+                emu.api_key,
+                emu.source_video_id,
+                str(max_requests),
+                str(SEED),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        sent = _requests(emu) - before
+    seconds = float(json.loads(out.stdout.strip().splitlines()[-1])["seconds"])
+    return Sample(sent, seconds, seconds)
+
+
+def throughput(vendor: str, examples: int, rounds: int) -> dict[str, Any]:
+    calibration, _ = st_run(vendor, examples)
+    budget = calibration.requests
+    print(f"st run -n {examples} sent {budget} requests: remixcheck gets --max-requests {budget}")
+    jobs: dict[str, Callable[[], Sample]] = {
+        "st run": lambda: st_run(vendor, examples)[0],
+        "remixcheck": lambda: rc_cli(vendor, budget),
+        "remixcheck-lib": lambda: rc_lib_fresh(vendor, budget),
+    }
+    samples = c.round_robin(jobs, rounds)
+    rates = {name: c.Spread.of([s.rate for s in ss]) for name, ss in samples.items()}
+    inner = {name: c.Spread.of([s.inner_rate for s in ss]) for name, ss in samples.items()}
+    st_rates = [s.rate for s in samples["st run"]]
+    st_inner = [s.inner_rate for s in samples["st run"]]
+    ratios = {
+        "library call / st run time": c.Spread.of(
+            c.ratios([s.rate for s in samples["remixcheck-lib"]], st_inner)
+        ),
+        "remixcheck CLI / st CLI (wall)": c.Spread.of(
+            c.ratios([s.rate for s in samples["remixcheck"]], st_rates)
+        ),
+    }
+    c.print_table(
+        f"throughput against the {vendor} emulator, {examples} examples per operation "
+        f"({rounds} rounds; median [min..max])",
+        ["contender", "requests", "req/s (wall)", "req/s (in-run)"],
+        [
+            [
+                name,
+                f"{sorted(s.requests for s in ss)[len(ss) // 2]:,}",
+                rates[name].fmt(c.rate),
+                inner[name].fmt(c.rate),
+            ]
+            for name, ss in samples.items()
+        ],
+    )
+    headline = "library call / st run time"
+    c.print_table(
+        "ratios, per round (>= 1.00x: remixcheck at least as fast)",
+        ["ratio", "median [min..max]", "target"],
+        [
+            [k, v.fmt(c.times), c.target(v.median >= 1.0) if k == headline else ""]
+            for k, v in ratios.items()
+        ],
+    )
+    return {
+        "examples": examples,
+        "requests": budget,
+        "samples": {
+            name: [{"requests": s.requests, "wall": s.wall, "inner": s.inner} for s in ss]
+            for name, ss in samples.items()
+        },
+        "rates": rates,
+        "inner_rates": inner,
+        "ratios": ratios,
+        "met": ratios[headline].median >= 1.0,
+    }
+
+
+def fault_matrix(vendor: str, examples: int) -> dict[str, Any]:
+    baseline_st: set[tuple[str, ...]] = set()
+    for _ in range(2):  # st's stateful phase varies from run to run: take what either shows
+        sample, signatures = st_run(vendor, examples)
+        baseline_st |= signatures
+    _, baseline_rc = rc_lib(vendor, sample.requests)
+    rows: list[dict[str, Any]] = []
+    for fault, spec in FAULT_SPECS.items():
+        if vendor not in spec.vendors:
+            continue
+        sample, signatures = st_run(vendor, examples, (fault,))
+        new = sorted(signatures - baseline_st)
+        _, red = rc_lib(vendor, sample.requests, (fault,))
+        rows.append(
+            {
+                "fault": fault,
+                "requests": sample.requests,
+                "schemathesis": [" / ".join(s) for s in new],
+                "remixcheck": red,
+            }
+        )
+        print(f"  {fault:22} st: {len(new)} new failure(s)  remixcheck: {', '.join(red) or '-'}")
+    found_st = {r["fault"] for r in rows if r["schemathesis"]}
+    found_rc = {r["fault"] for r in rows if r["remixcheck"]}
+    c.print_table(
+        f"which injected faults each finds ({vendor} emulator, st -n {examples}; "
+        "remixcheck with as many requests as st sent)",
+        ["fault", "requests", "st run", "remixcheck fuzz"],
+        [
+            [
+                r["fault"],
+                r["requests"],
+                "found" if r["schemathesis"] else "-",
+                ", ".join(x.removeprefix("fuzz.") for x in r["remixcheck"]) or "-",
+            ]
+            for r in rows
+        ],
+    )
+    missed = sorted(found_st - found_rc)
+    print(
+        f"\nst run found {len(found_st)}/{len(rows)}, remixcheck fuzz {len(found_rc)}/{len(rows)}; "
+        f"found by st but not remixcheck: {', '.join(missed) or 'none'}; "
+        f"only by remixcheck: {', '.join(sorted(found_rc - found_st)) or 'none'}"
+    )
+    print(
+        f"against the faithful emulator: st reported {len(baseline_st)} failure(s) "
+        f"({'; '.join(' / '.join(s) for s in sorted(baseline_st)) or 'none'}), "
+        f"remixcheck {len(baseline_rc)} violation(s)"
+    )
+    return {
+        "faults": rows,
+        "found_by_schemathesis": sorted(found_st),
+        "found_by_remixcheck": sorted(found_rc),
+        "missed_by_remixcheck": missed,
+        "only_remixcheck": sorted(found_rc - found_st),
+        "faithful_schemathesis_failures": [" / ".join(s) for s in sorted(baseline_st)],
+        "faithful_remixcheck_violations": baseline_rc,
+        "met": not missed and found_rc > found_st and not baseline_rc,
+    }
+
+
+def main() -> None:
+    parser = c.make_parser(__doc__.splitlines()[0], default_repeat=5, quick_repeat=2)
+    parser.add_argument("--vendor", default="openai", help="emulator to fuzz (default openai)")
+    parser.add_argument(
+        "--examples",
+        default=None,
+        help="st run --max-examples, comma-separated sizes (default 20,100; --quick 10)",
+    )
+    args = parser.parse_args()
+    sizes = [int(x) for x in (args.examples or ("10" if args.quick else "20,100")).split(",")]
+    rounds = c.repeats(args)
+    print(f"schemathesis {_st_version()}, seed {SEED}, emulator jobs of {JOB_SECONDS} s")
+    with tempfile.TemporaryDirectory(prefix="bench-hypothesis-") as home:
+        # One Hypothesis storage for every run of both tools (children inherit it): its unicode
+        # tables (~2 s to build) are built once, as on any machine after a first run.
+        os.environ["HYPOTHESIS_STORAGE_DIRECTORY"] = home
+        speed = {str(n): throughput(args.vendor, n, rounds) for n in sizes}
+        print("\nfault matrix")
+        faults = fault_matrix(args.vendor, sizes[0])
+    c.write_report(
+        "fuzz",
+        {"vendor": args.vendor, "seed": SEED, "throughput": speed, "faults": faults},
+    )
+    if not (all(s["met"] for s in speed.values()) and faults["met"]):
+        print("target MISSED", file=sys.stderr)
+
+
+def _st_version() -> str:
+    import schemathesis
+
+    return str(schemathesis.__version__)
+
+
+if __name__ == "__main__":
+    main()
