@@ -25,6 +25,7 @@ SCRIPTS = {
     "pytest-plugin": "bench_pytest_plugin.py",
     "run": "bench_run.py",
     "fuzz": "bench_fuzz.py",
+    "live": "bench_live.py",
 }
 
 

@@ -37,7 +37,9 @@ def normalize_headers(headers: Mapping[str, str] | Iterable[tuple[str, str]]) ->
     out: dict[str, str] = {}
     for name, value in items:
         key = str(name).lower()
-        val = redact_header(key, str(value))
+        val = str(value)
+        if key in SECRET_HEADERS:  # runs per live exchange: only secrets pay for redaction
+            val = redact_header(key, val)
         out[key] = f"{out[key]}, {val}" if key in out else val
     return out
 
@@ -52,6 +54,8 @@ def auth_facts(
     headers: Mapping[str, str] | Iterable[tuple[str, str]],
 ) -> tuple[str | None, str | None]:
     """(scheme, key kind) of the Authorization header, read before redaction."""
+    if isinstance(headers, Mapping) and "authorization" in headers:
+        headers = {"authorization": headers["authorization"]}
     items = headers.items() if isinstance(headers, Mapping) else headers
     for name, value in items:
         if str(name).lower() == "authorization":
@@ -124,8 +128,9 @@ class Exchange:
         truncated: bool = False,
         source: str = "",
     ) -> Exchange:
-        raw_headers = list(
-            request_headers.items() if isinstance(request_headers, Mapping) else request_headers
+        # Read twice (auth facts, then redaction): a one-shot iterable becomes a list first.
+        raw_headers = (
+            request_headers if isinstance(request_headers, Mapping) else list(request_headers)
         )
         scheme, prefix = auth_facts(raw_headers)
         req = Request(
