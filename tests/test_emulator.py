@@ -286,6 +286,19 @@ def test_wrong_types_are_400(emu: RunningEmulator, body: Any) -> None:
     assert_error(emu.vendor, r, 400)
 
 
+@pytest.mark.parametrize("field", ["model", "seconds", "size"])
+@pytest.mark.parametrize("value", [None, ""])
+def test_create_optional_fields_null_or_empty(emu: RunningEmulator, field: str, value: Any) -> None:
+    """OpenAI-shaped vendors reject null (and "" where an enum applies); Go decodes both as left out."""
+    with client(emu) as c:
+        r = c.post("/v1/videos", json={"prompt": "a dawn", field: value})
+    # model is an open string in the contract: "" is a string like any other.
+    if emu.vendor == "bifrost" or (field == "model" and value == ""):
+        assert r.status_code == 200, r.text
+    else:
+        assert_error(emu.vendor, r, 400)
+
+
 def test_prompt_null(emu: RunningEmulator) -> None:
     with client(emu) as c:
         r = c.post(f"/v1/videos/{emu.source_video_id}/remix", json={"prompt": None})
