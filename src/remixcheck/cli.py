@@ -20,6 +20,7 @@ from remixcheck.errors import RemixcheckError
 F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+DEFAULT_JOB_SECONDS = 0.6
 
 
 class _Group(click.Group):
@@ -377,7 +378,7 @@ _OUTCOME_STYLE = {
 @click.option(
     "--job-seconds",
     type=click.FloatRange(min=0.05, max=600),
-    default=0.6,
+    default=DEFAULT_JOB_SECONDS,
     show_default=True,
     help="With --emulate: emulated job duration.",
 )
@@ -412,34 +413,10 @@ def run(
     """
     import contextlib
 
-    from remixcheck import runner, targets
+    from remixcheck import runner
     from remixcheck.checks.context import Settings
-    from remixcheck.errors import UsageError
     from remixcheck.transport import TransportSettings
 
-    if emulate_vendors and not emulate:
-        raise UsageError(
-            f"unexpected argument(s) {' '.join(emulate_vendors)}: vendor names go with --emulate"
-        )
-    if emulate and (base_url or vendor or config_path or target_names or api_key_env or video_id):
-        raise UsageError(
-            "--emulate runs the bundled emulators; it does not combine with --base-url, --vendor, "
-            "--config, --target, --api-key-env or --video-id"
-        )
-    if (faults or job_seconds != 0.6) and not emulate:
-        raise UsageError("--fault and --job-seconds only apply with --emulate")
-    if bool(base_url) != bool(vendor):
-        raise UsageError("--base-url and --vendor go together")
-    if base_url and (config_path or target_names):
-        raise UsageError("give either --base-url/--vendor or --config/--target, not both")
-    if emulate:
-        from remixcheck import emulator
-
-        unknown = [f for f in faults if f.split(":", 1)[0] not in emulator.FAULTS]
-        if unknown:
-            raise UsageError(
-                f"unknown fault(s) {', '.join(unknown)}; see `remixcheck serve --list-faults`"
-            )
     options = runner.RunOptions(
         checks=tuple(p for pattern in check_patterns for p in pattern.split(",") if p),
         transport=TransportSettings(
@@ -459,36 +436,22 @@ def run(
         options.checks
     )  # a pattern that matches nothing is a usage error, before any work
     with contextlib.ExitStack() as stack:
-        if emulate:
-            chosen: list[targets.Target] = stack.enter_context(
-                runner.emulated_targets(emulate_vendors, job_seconds=job_seconds, faults=faults)
-            )
-            for t in chosen:
-                t.max_billable = max_billable  # None: unlimited, as on any loopback target
-        elif base_url and vendor:
-            chosen = [
-                targets.make_target(
-                    name=vendor,
-                    vendor=vendor,
-                    base_url=base_url,
-                    api_key_env=api_key_env,
-                    video_id=video_id,
-                    max_billable=max_billable,
-                    require_key=not plan_only,
-                )
-            ]
-        else:
-            chosen = targets.targets_from_config(
-                config_path,
-                Path.cwd(),
-                only=target_names,
-                max_billable=max_billable,
-                require_key=not plan_only,
-            )
-            if video_id or api_key_env:
-                raise UsageError(
-                    "--video-id and --api-key-env apply to --base-url targets; set video_id / api_key_env per target in the config"
-                )
+        chosen = _choose_targets(
+            stack,
+            command="run",
+            emulate=emulate,
+            emulate_vendors=emulate_vendors,
+            base_url=base_url,
+            vendor=vendor,
+            api_key_env=api_key_env,
+            video_id=video_id,
+            max_billable=max_billable,
+            faults=faults,
+            job_seconds=job_seconds,
+            config_path=config_path,
+            target_names=target_names,
+            require_key=not plan_only,
+        )
         if plan_only:
             _print_plan(runner.plan(chosen, options), chosen)
             return
@@ -498,6 +461,86 @@ def run(
     written = _write_outputs(data, report_dir)
     _console().print("wrote " + ", ".join(str(p) for p in written))
     sys.exit(EXIT_FINDINGS if result.failing() else EXIT_OK)
+
+
+def _choose_targets(
+    stack: Any,
+    *,
+    command: str,
+    emulate: bool,
+    emulate_vendors: tuple[str, ...],
+    base_url: str | None,
+    vendor: str | None,
+    api_key_env: str | None,
+    video_id: str | None,
+    max_billable: int | None,
+    faults: tuple[str, ...],
+    job_seconds: float,
+    config_path: Path | None = None,
+    target_names: tuple[str, ...] = (),
+    require_key: bool = True,
+) -> list[Any]:
+    """The targets of `run` and `fuzz` from their flags; emulators are entered into `stack`."""
+    from remixcheck import runner, targets
+    from remixcheck.errors import UsageError
+
+    config_flags = command == "run"  # fuzz takes one target, or the emulators
+    if emulate_vendors and not emulate:
+        raise UsageError(
+            f"unexpected argument(s) {' '.join(emulate_vendors)}: vendor names go with --emulate"
+        )
+    if emulate and (base_url or vendor or config_path or target_names or api_key_env or video_id):
+        others = "--config, --target, " if config_flags else ""
+        raise UsageError(
+            f"--emulate {'fuzzes' if command == 'fuzz' else 'runs'} the bundled emulators; it does not "
+            f"combine with --base-url, --vendor, "
+            f"{others}--api-key-env or --video-id"
+        )
+    if (faults or job_seconds != DEFAULT_JOB_SECONDS) and not emulate:
+        raise UsageError("--fault and --job-seconds only apply with --emulate")
+    if bool(base_url) != bool(vendor):
+        raise UsageError("--base-url and --vendor go together")
+    if base_url and (config_path or target_names):
+        raise UsageError("give either --base-url/--vendor or --config/--target, not both")
+    if emulate:
+        from remixcheck import emulator
+
+        unknown = [f for f in faults if f.split(":", 1)[0] not in emulator.FAULTS]
+        if unknown:
+            raise UsageError(
+                f"unknown fault(s) {', '.join(unknown)}; see `remixcheck serve --list-faults`"
+            )
+        chosen: list[targets.Target] = stack.enter_context(
+            runner.emulated_targets(emulate_vendors, job_seconds=job_seconds, faults=faults)
+        )
+        for t in chosen:
+            t.max_billable = max_billable  # None: unlimited, as on any loopback target
+        return chosen
+    if base_url and vendor:
+        return [
+            targets.make_target(
+                name=vendor,
+                vendor=vendor,
+                base_url=base_url,
+                api_key_env=api_key_env,
+                video_id=video_id,
+                max_billable=max_billable,
+                require_key=require_key,
+            )
+        ]
+    if not config_flags:
+        raise UsageError("give --base-url and --vendor together, or --emulate [VENDOR...]")
+    if video_id or api_key_env:
+        raise UsageError(
+            "--video-id and --api-key-env apply to --base-url targets; set video_id / api_key_env per target in the config"
+        )
+    return targets.targets_from_config(
+        config_path,
+        Path.cwd(),
+        only=target_names,
+        max_billable=max_billable,
+        require_key=require_key,
+    )
 
 
 def _run_with_progress(runner: Any, chosen: list[Any], options: Any) -> Any:
@@ -701,7 +744,7 @@ def report(results_files: tuple[Path, ...], output: Path) -> None:
 @click.option(
     "--job-seconds",
     type=click.FloatRange(min=0.05, max=600),
-    default=0.6,
+    default=DEFAULT_JOB_SECONDS,
     show_default=True,
     help="With --emulate: emulated job duration.",
 )
@@ -737,32 +780,11 @@ def fuzz(
     import secrets
 
     from remixcheck import fuzz as fuzzing
-    from remixcheck import fuzzcase, runner, targets
-    from remixcheck.errors import UsageError
+    from remixcheck import fuzzcase
     from remixcheck.results import load_results
     from remixcheck.transport import TransportSettings
 
-    if emulate_vendors and not emulate:
-        raise UsageError(
-            f"unexpected argument(s) {' '.join(emulate_vendors)}: vendor names go with --emulate"
-        )
-    if emulate and (base_url or vendor or api_key_env or video_id):
-        raise UsageError(
-            "--emulate fuzzes the bundled emulators; it does not combine with --base-url, "
-            "--vendor, --api-key-env or --video-id"
-        )
-    if (faults or job_seconds != 0.6) and not emulate:
-        raise UsageError("--fault and --job-seconds only apply with --emulate")
-    if not emulate and not (base_url and vendor):
-        raise UsageError("give --base-url and --vendor together, or --emulate [VENDOR...]")
     if emulate:
-        from remixcheck import emulator
-
-        unknown = [f for f in faults if f.split(":", 1)[0] not in emulator.FAULTS]
-        if unknown:
-            raise UsageError(
-                f"unknown fault(s) {', '.join(unknown)}; see `remixcheck serve --list-faults`"
-            )
         # The emulators log what they refuse (bad multipart headers, say) to stderr; fuzzing
         # sends exactly that on purpose, and the findings already say what came back.
         logging.getLogger().addHandler(logging.NullHandler())
@@ -780,24 +802,19 @@ def fuzz(
         transport=TransportSettings(read_timeout=read_timeout, rate=rate),
     )
     with contextlib.ExitStack() as stack:
-        chosen: list[targets.Target] = []
-        if emulate:
-            chosen = stack.enter_context(
-                runner.emulated_targets(emulate_vendors, job_seconds=job_seconds, faults=faults)
-            )
-            for t in chosen:
-                t.max_billable = max_billable  # None: unlimited, as on any loopback target
-        elif base_url and vendor:
-            chosen = [
-                targets.make_target(
-                    name=vendor,
-                    vendor=vendor,
-                    base_url=base_url,
-                    api_key_env=api_key_env,
-                    video_id=video_id,
-                    max_billable=max_billable,
-                )
-            ]
+        chosen = _choose_targets(
+            stack,
+            command="fuzz",
+            emulate=emulate,
+            emulate_vendors=emulate_vendors,
+            base_url=base_url,
+            vendor=vendor,
+            api_key_env=api_key_env,
+            video_id=video_id,
+            max_billable=max_billable,
+            faults=faults,
+            job_seconds=job_seconds,
+        )
         fuzzed = _fuzz_with_progress(fuzzing, chosen, options)
     data = fuzzed.public_dict()
     secrets_ = [t.api_key for t in chosen if t.api_key]
