@@ -24,7 +24,7 @@ from remixcheck.contract import Operation
 from remixcheck.errors import InputError
 from remixcheck.exchange import Request, decode_json, media_type
 from remixcheck.findings import Finding, Severity, Verdict, worst_verdict
-from remixcheck.results import CheckResult, Evidence, Outcome, scrub
+from remixcheck.results import CheckResult, Evidence, Outcome, load_versioned, scrub, write_json
 from remixcheck.transport import Sent, Transport, TransportSettings
 from remixcheck.validate import MULTIPART, Route, Validator, parse_multipart
 from remixcheck.vendors import Profile
@@ -921,25 +921,12 @@ def write_cases(
     for record in records:
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / f"{record.id}.json"
-        data = scrub(record.data, needles)
-        path.write_text(
-            json.dumps(data, indent=2, ensure_ascii=False, default=str), encoding="utf-8"
-        )
-        written.append(path)
+        written.append(write_json(scrub(record.data, needles), path))
     return written
 
 
 def load_case(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: not a fuzz case (invalid JSON: {exc})") from None
-    if not isinstance(data, dict) or data.get("schema") != CASE_SCHEMA:
-        raise InputError(f'{path}: not a remixcheck fuzz case (no "schema": "{CASE_SCHEMA}")')
-    if data.get("version") != CASE_VERSION:
-        raise InputError(f"{path}: fuzz case version {data.get('version')!r} is not supported")
+    data = load_versioned(path, CASE_SCHEMA, CASE_VERSION, "fuzz case")
     for key in ("vendor", "base_url", "api_key_env", "request"):
         if key not in data:
             raise InputError(f"{path}: fuzz case has no {key!r}")

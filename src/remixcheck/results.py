@@ -171,18 +171,23 @@ def write_json(data: dict[str, Any], path: Path) -> Path:
     return path
 
 
-def load_results(path: Path) -> dict[str, Any]:
-    """Read a results.json, checking it is one of ours and of a version we understand."""
+def load_versioned(path: Path, schema_id: str, version: int, what: str) -> dict[str, Any]:
+    """Read one of our versioned JSON files (results, fuzz cases), checking kind and version."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except (ValueError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: not a results file (invalid JSON: {exc})") from None
-    if not isinstance(data, dict) or data.get("schema") != SCHEMA_ID:
-        raise InputError(f'{path}: not a remixcheck results file (no "schema": "{SCHEMA_ID}")')
-    if data.get("version") != SCHEMA_VERSION:
+        raise InputError(f"{path}: not a {what} (invalid JSON: {exc})") from None
+    if not isinstance(data, dict) or data.get("schema") != schema_id:
+        raise InputError(f'{path}: not a remixcheck {what} (no "schema": "{schema_id}")')
+    if data.get("version") != version:
         raise InputError(
-            f"{path}: results version {data.get('version')!r} is not supported (expected {SCHEMA_VERSION})"
+            f"{path}: {what} version {data.get('version')!r} is not supported (expected {version})"
         )
     return data
+
+
+def load_results(path: Path) -> dict[str, Any]:
+    """Read a results.json, checking it is one of ours and of a version we understand."""
+    return load_versioned(path, SCHEMA_ID, SCHEMA_VERSION, "results file")
