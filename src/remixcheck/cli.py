@@ -22,6 +22,36 @@ F = TypeVar("F", bound=Callable[..., Any])
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 DEFAULT_JOB_SECONDS = 0.6
 
+# Options the commands share, declared once.
+_FAULT = click.option(
+    "--fault",
+    "faults",
+    multiple=True,
+    help="With --emulate: break one named thing in every emulator (see `remixcheck serve --list-faults`).",
+)
+_JOB_SECONDS = click.option(
+    "--job-seconds",
+    type=click.FloatRange(min=0.05, max=600),
+    default=DEFAULT_JOB_SECONDS,
+    show_default=True,
+    help="With --emulate: emulated job duration.",
+)
+_REPORT_DIR = click.option(
+    "--report-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("reports"),
+    show_default=True,
+)
+_STRICT = click.option("--strict", is_flag=True, help="Count documented deviations as violations.")
+_READ_TIMEOUT = click.option(
+    "--timeout",
+    "read_timeout",
+    type=click.FloatRange(min=0.1),
+    default=30.0,
+    show_default=True,
+    help="Read timeout, seconds.",
+)
+
 
 class _Group(click.Group):
     """Turns the tool's own exceptions into one line on stderr and exit code 2."""
@@ -90,7 +120,7 @@ def vendors_cmd() -> None:
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
-@click.option("--strict", is_flag=True, help="Count documented deviations as violations.")
+@_STRICT
 def validate(files: tuple[Path, ...], vendor: str, fmt: str, strict: bool) -> None:
     """Validate recorded traffic (HAR 1.2 or JSON lines) against the contract.
 
@@ -318,13 +348,8 @@ _OUTCOME_STYLE = {
     multiple=True,
     help="Run only checks whose id matches (shell pattern, repeatable), e.g. 'negative.*'.",
 )
-@click.option(
-    "--report-dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path("reports"),
-    show_default=True,
-)
-@click.option("--strict", is_flag=True, help="Count documented deviations as violations.")
+@_REPORT_DIR
+@_STRICT
 @click.option(
     "--connect-timeout",
     type=click.FloatRange(min=0.1),
@@ -332,14 +357,7 @@ _OUTCOME_STYLE = {
     show_default=True,
     help="Seconds.",
 )
-@click.option(
-    "--timeout",
-    "read_timeout",
-    type=click.FloatRange(min=0.1),
-    default=30.0,
-    show_default=True,
-    help="Read timeout, seconds.",
-)
+@_READ_TIMEOUT
 @click.option(
     "--poll-timeout",
     type=click.FloatRange(min=0),
@@ -369,19 +387,8 @@ _OUTCOME_STYLE = {
     show_default=True,
     help="Response bodies are cut (and reported) beyond this.",
 )
-@click.option(
-    "--fault",
-    "faults",
-    multiple=True,
-    help="With --emulate: break one named thing in every emulator (see `remixcheck serve --list-faults`).",
-)
-@click.option(
-    "--job-seconds",
-    type=click.FloatRange(min=0.05, max=600),
-    default=DEFAULT_JOB_SECONDS,
-    show_default=True,
-    help="With --emulate: emulated job duration.",
-)
+@_FAULT
+@_JOB_SECONDS
 def run(
     emulate_vendors: tuple[str, ...],
     emulate: bool,
@@ -715,39 +722,16 @@ def report(results_files: tuple[Path, ...], output: Path) -> None:
 @click.option(
     "--seed", type=click.IntRange(min=0), help="Seed of the run (printed when not given)."
 )
-@click.option(
-    "--report-dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path("reports"),
-    show_default=True,
-)
-@click.option("--strict", is_flag=True, help="Count documented deviations as violations.")
+@_REPORT_DIR
+@_STRICT
 @click.option(
     "--unsafe",
     is_flag=True,
     help="Off loopback too: send undeclared HTTP methods and hostile ids on POST.",
 )
-@click.option(
-    "--timeout",
-    "read_timeout",
-    type=click.FloatRange(min=0.1),
-    default=30.0,
-    show_default=True,
-    help="Read timeout, seconds.",
-)
-@click.option(
-    "--fault",
-    "faults",
-    multiple=True,
-    help="With --emulate: break one named thing in every emulator (see `remixcheck serve --list-faults`).",
-)
-@click.option(
-    "--job-seconds",
-    type=click.FloatRange(min=0.05, max=600),
-    default=DEFAULT_JOB_SECONDS,
-    show_default=True,
-    help="With --emulate: emulated job duration.",
-)
+@_READ_TIMEOUT
+@_FAULT
+@_JOB_SECONDS
 def fuzz(
     emulate_vendors: tuple[str, ...],
     emulate: bool,
@@ -925,14 +909,7 @@ def _print_fuzz_summary(data: dict[str, Any], cases: dict[str, list[Path]]) -> N
     help="1 allows replaying a case that could start a paid job on a non-loopback host.",
 )
 @click.option("--strict", is_flag=True, help="Count documented deviations as failures.")
-@click.option(
-    "--timeout",
-    "read_timeout",
-    type=click.FloatRange(min=0.1),
-    default=30.0,
-    show_default=True,
-    help="Read timeout, seconds.",
-)
+@_READ_TIMEOUT
 def replay(
     case_file: Path,
     base_url: str | None,
