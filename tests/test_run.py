@@ -262,3 +262,17 @@ def test_custom_profile_file_documents_a_deviation(
     outcomes = {c.check: c for c in result.checks}
     assert outcomes["negative.empty-prompt"].outcome is Outcome.DEVIATION
     assert outcomes["negative.empty-prompt"].deviations == ["mygateway.empty-prompt-allowed"]
+
+
+def test_omits_empty_cannot_excuse_a_missing_value_that_must_be_set() -> None:
+    """Bifrost documents omitting *empty* fields; a completed job's completed_at is never empty."""
+    options = runner.RunOptions(
+        checks=("source.retrieve", "positive.remix-json", "lifecycle.*"),
+        context=Settings(poll_interval=0.05, poll_timeout=10),
+    )
+    with running_emulator("bifrost", job_seconds=0.3, faults=("drop-field:completed_at",)) as emu:
+        result = runner.run_target(_target(emu), options)
+    terminal = next(c for c in result.checks if c.check == "lifecycle.terminal-fields")
+    assert terminal.outcome is Outcome.VIOLATION, terminal.findings
+    [finding] = [f for f in terminal.findings if f.pointer == "/completed_at"]
+    assert (finding.actual, finding.deviation) == ("absent", None)

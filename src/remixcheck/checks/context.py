@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from remixcheck.checks import BILLABLE, FREE, MAY_BILL, Check, RequestSpec
+from remixcheck.checks import BILLABLE, FREE, Check, RequestSpec
 from remixcheck.findings import Finding, Severity, Verdict, worst_verdict
 from remixcheck.results import CheckResult, Evidence, Outcome
 from remixcheck.transport import Sent, Transport
@@ -16,6 +16,8 @@ from remixcheck.vendors import Profile
 PROMPT = "remixcheck conformance run: keep the camera move, make it a snowy dawn"
 UNKNOWN_NATIVE_ID = "video_remixcheck_unknown_000000"
 TERMINAL = ("completed", "failed")
+# On a remix job these always hold a value, so "omitted because empty" cannot explain their absence.
+MUST_BE_SET = frozenset({"id", "object", "status", "remixed_from_video_id", "prompt", "created_at"})
 BODY_EXCERPT = 4000
 
 
@@ -217,6 +219,45 @@ class Context:
             status=status,
         )
 
+    def absent_field(
+        self,
+        check: Check,
+        field: str,
+        message: str,
+        *,
+        operation: str,
+        status: int | None,
+        expected: Any,
+        must_be_set: bool,
+    ) -> Finding:
+        """A check's finding about a field the body leaves out.
+
+        Judged by the same rule as the schema's `required`: a documented omission is a
+        deviation, unless the field must hold a value here (`must_be_set`), which an
+        "omits empty fields" dialect cannot explain.
+        """
+        finding = self.finding(
+            check,
+            message,
+            expected=expected,
+            actual="absent",
+            pointer="/" + field,
+            operation=operation,
+            status=status,
+        )
+        deviation = self.profile.explain(
+            check="response.body",
+            where="response",
+            operation=operation,
+            status=status,
+            keyword="required",
+            pointer="/" + field,
+            must_be_set=must_be_set,
+        )
+        if deviation is None or finding.deviation is not None:
+            return finding
+        return replace(finding, verdict=Verdict.DEVIATION, deviation=deviation)
+
     def result(
         self,
         check: Check,
@@ -284,6 +325,3 @@ def _excerpt(body: Any, limit: int) -> str | None:
     if len(text) > limit:
         return text[:limit] + f"... [{total} bytes in all]"
     return text
-
-
-MAY_BILL_NOTE = MAY_BILL  # re-exported for family modules

@@ -8,7 +8,7 @@ from typing import Any
 
 from remixcheck.checks import FREE, Check, RequestSpec, register
 from remixcheck.checks.common import expect_status
-from remixcheck.checks.context import TERMINAL, Context, ErrorCheck, SkipCheck
+from remixcheck.checks.context import MUST_BE_SET, TERMINAL, Context, ErrorCheck, SkipCheck
 from remixcheck.findings import Finding, Severity
 from remixcheck.results import CheckResult
 
@@ -144,14 +144,7 @@ def _terminal(ctx: Context, check: Check, bodies: list[Any]) -> list[Finding]:
             value = last.get(name)
             if not isinstance(value, int) or isinstance(value, bool):
                 out.append(
-                    _field_finding(
-                        ctx,
-                        check,
-                        name,
-                        value,
-                        last,
-                        f"{name} must be set once the job is completed",
-                    )
+                    _unset(ctx, check, name, last, f"{name} must be set once the job is completed")
                 )
         if last.get("error") is not None:
             out.append(
@@ -172,58 +165,24 @@ def _terminal(ctx: Context, check: Check, bodies: list[Any]) -> list[Finding]:
             or not isinstance(error.get("message"), str)
         ):
             out.append(
-                _field_finding(
-                    ctx,
-                    check,
-                    "error",
-                    error,
-                    last,
-                    "a failed job must carry error {code, message}",
-                )
+                _unset(ctx, check, "error", last, "a failed job must carry error {code, message}")
             )
     return out
 
 
-def _field_finding(
-    ctx: Context,
-    check: Check,
-    name: str,
-    value: Any,
-    body: dict[str, Any],
-    message: str,
-    *,
-    must_be_set: bool = False,
-) -> Finding:
-    from dataclasses import replace
-
-    from remixcheck.findings import Verdict
-
-    f = ctx.finding(
-        check,
-        message,
-        expected="set",
-        actual=value if name in body else "absent",
-        pointer="/" + name,
-        operation="GetVideo",
-    )
+def _unset(ctx: Context, check: Check, name: str, body: dict[str, Any], message: str) -> Finding:
+    """A terminal field that is missing or wrong. On a finished job it must hold a value,
+    so an "omits empty fields" dialect cannot explain its absence."""
     if name not in body:
-        deviation = ctx.profile.explain(
-            check="response.body",
-            where="response",
-            operation="GetVideo",
-            status=200,
-            keyword="required",
-            pointer="/" + name,
-            must_be_set=must_be_set,
+        return ctx.absent_field(
+            check, name, message, operation="GetVideo", status=200, expected="set", must_be_set=True
         )
-        if deviation:
-            f = replace(f, verdict=Verdict.DEVIATION, deviation=deviation)
-    return f
+    return ctx.finding(
+        check, message, expected="set", actual=body[name], pointer="/" + name, operation="GetVideo"
+    )
 
 
 def _same_job(ctx: Context, check: Check, bodies: list[Any]) -> list[Finding]:
-    from remixcheck.checks.positive import MUST_BE_SET
-
     remix_id = ctx.remix_id()
     out = []
     for n, body in enumerate(bodies, start=1):
@@ -231,16 +190,17 @@ def _same_job(ctx: Context, check: Check, bodies: list[Any]) -> list[Finding]:
             continue
         for name, want in (("id", remix_id), ("remixed_from_video_id", ctx.source_id)):
             if name not in body:
-                f = _field_finding(
-                    ctx,
-                    check,
-                    name,
-                    None,
-                    body,
-                    f"poll {n}: {name} is absent; expected {want!r}",
-                    must_be_set=name in MUST_BE_SET,
+                out.append(
+                    ctx.absent_field(
+                        check,
+                        name,
+                        f"poll {n}: {name} is absent; expected {want!r}",
+                        operation="GetVideo",
+                        status=200,
+                        expected=want,
+                        must_be_set=name in MUST_BE_SET,
+                    )
                 )
-                out.append(f)
             elif body[name] != want:
                 out.append(
                     ctx.finding(

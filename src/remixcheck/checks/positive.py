@@ -7,14 +7,12 @@ from typing import Any
 
 from remixcheck.checks import BILLABLE, MAY_BILL, Body, Check, RequestSpec, register
 from remixcheck.checks.common import expect_status
-from remixcheck.checks.context import PROMPT, Context, SkipCheck
+from remixcheck.checks.context import MUST_BE_SET, PROMPT, Context, SkipCheck
 from remixcheck.findings import Finding, Severity
 from remixcheck.results import CheckResult
 from remixcheck.vendors import json_type
 
 REMIX = "/videos/{source}/remix"
-# On a remix job these always hold a value, so "omitted because empty" cannot explain their absence.
-MUST_BE_SET = frozenset({"id", "object", "status", "remixed_from_video_id", "prompt", "created_at"})
 JSON_REMIX = RequestSpec("POST", REMIX, Body.json({"prompt": PROMPT}), billing=BILLABLE)
 MULTIPART_REMIX = RequestSpec("POST", REMIX, Body.multipart({"prompt": PROMPT}), billing=BILLABLE)
 
@@ -157,28 +155,17 @@ def _invariant(
             raise SkipCheck("needs a Video from positive.remix-json")
         findings: list[Finding] = []
         if field not in body:
-            # An absent field is judged by the same rule as the schema: documented omission or not.
-            deviation = ctx.profile.explain(
-                check="response.body",
-                where="response",
-                operation="CreateVideoRemix",
-                status=sent.status,
-                keyword="required",
-                pointer="/" + field,
-                must_be_set=field in MUST_BE_SET,
+            findings.append(
+                ctx.absent_field(
+                    check,
+                    field,
+                    f"{field!r} is absent, so the invariant cannot hold",
+                    operation="CreateVideoRemix",
+                    status=sent.status,
+                    expected=description,
+                    must_be_set=field in MUST_BE_SET,
+                )
             )
-            f = ctx.finding(
-                check,
-                f"{field!r} is absent, so the invariant cannot hold",
-                expected=description,
-                actual="absent",
-                pointer="/" + field,
-                operation="CreateVideoRemix",
-                status=sent.status,
-            )
-            if deviation:
-                f = _with_deviation(f, deviation)
-            findings.append(f)
         else:
             problem = judge(ctx, body, body[field])
             if problem:
@@ -206,14 +193,6 @@ def _invariant(
             run=run,
         )
     )
-
-
-def _with_deviation(f: Finding, deviation: str) -> Finding:
-    from dataclasses import replace
-
-    from remixcheck.findings import Verdict
-
-    return replace(f, verdict=Verdict.DEVIATION, deviation=deviation)
 
 
 def _same_id(ctx: Context, value: Any) -> bool:
