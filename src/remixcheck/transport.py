@@ -17,7 +17,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from remixcheck.__about__ import __version__
-from remixcheck.exchange import Exchange
+from remixcheck.exchange import Exchange, decode_json
 
 USER_AGENT = f"remixcheck/{__version__}"
 
@@ -36,12 +36,16 @@ class TransportError(Exception):
     """The tool could not complete a request (refused, timed out, reset). Never a violation."""
 
 
+_NOT_DECODED = object()
+
+
 @dataclass(slots=True)
 class Sent:
     exchange: Exchange
     curl: str
     notes: list[str] = field(default_factory=list)
     retried_429: int = 0
+    _decoded: Any = field(default=_NOT_DECODED, repr=False)
 
     @property
     def status(self) -> int:
@@ -54,9 +58,12 @@ class Sent:
         return self.exchange.response.headers
 
     def json(self) -> Any:
-        """The decoded JSON body, or None when the body is not (complete) JSON."""
-        from remixcheck.exchange import decode_json
+        """The decoded JSON body, or None when it is not (complete) JSON. Decoded once: read-only."""
+        if self._decoded is _NOT_DECODED:
+            self._decoded = self._decode()
+        return self._decoded
 
+    def _decode(self) -> Any:
         resp = self.exchange.response
         if resp is None or resp.truncated or not resp.body:
             return None
