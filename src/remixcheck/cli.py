@@ -550,19 +550,24 @@ def _choose_targets(
     )
 
 
-def _run_with_progress(runner: Any, chosen: list[Any], options: Any) -> Any:
+def _progress_bars() -> Any:
+    """The live progress of run and fuzz: one bar per target, on stderr, kept only on a terminal."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    total = len(runner.select(options.checks))
     console = _console(stderr=True)
-    with Progress(
+    return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=console,
         transient=not console.is_terminal,
-    ) as progress:
+    )
+
+
+def _run_with_progress(runner: Any, chosen: list[Any], options: Any) -> Any:
+    total = len(runner.select(options.checks))
+    with _progress_bars() as progress:
         tasks = {t.name: progress.add_task(f"{t.name:22}", total=total) for t in chosen}
 
         def advance(target: str, outcome: Any) -> None:
@@ -812,17 +817,7 @@ def fuzz(
 
 
 def _fuzz_with_progress(fuzzing: Any, chosen: list[Any], options: Any) -> Any:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    console = _console(stderr=True)
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=not console.is_terminal,
-    ) as progress:
+    with _progress_bars() as progress:
         tasks = {
             t.name: progress.add_task(f"fuzz {t.name:22}", total=options.max_requests)
             for t in chosen
