@@ -229,18 +229,14 @@ class Validator:
                 body = decode_json(body if body is not None else b"")
             except ValueError as exc:
                 out.append(
-                    self._finding(
-                        "response.body",
+                    self._undecodable(
                         "response",
-                        "body",
-                        "",
                         op,
                         status,
+                        "json",
                         f"body is not valid JSON: {exc}",
-                        keyword="json",
-                        expected="JSON",
-                        actual=_excerpt(body),
-                        spec_location=media.schema_pointer,
+                        body,
+                        media,
                     )
                 )
                 return out
@@ -378,17 +374,14 @@ class Validator:
                 )
             except ValueError as exc:
                 out.append(
-                    self._finding(
-                        "request.body",
+                    self._undecodable(
                         "request",
-                        "body",
-                        "",
                         opid,
                         None,
+                        "multipart",
                         f"malformed multipart body: {exc}",
-                        keyword="multipart",
-                        expected="multipart/form-data",
-                        actual=_excerpt(request.body),
+                        request.body,
+                        media,
                     )
                 )
                 return out
@@ -397,23 +390,44 @@ class Validator:
                 body = decode_json(body if body is not None else b"")
             except ValueError as exc:
                 out.append(
-                    self._finding(
-                        "request.body",
+                    self._undecodable(
                         "request",
-                        "body",
-                        "",
                         opid,
                         None,
+                        "json",
                         f"body is not valid JSON: {exc}",
-                        keyword="json",
-                        expected="JSON",
-                        actual=_excerpt(request.body),
-                        spec_location=media.schema_pointer,
+                        request.body,
+                        media,
                     )
                 )
                 return out
         out += self._schema_findings(media, body, "request", opid, None)
         return out
+
+    def _undecodable(
+        self,
+        where: str,
+        op: str,
+        status: int | None,
+        keyword: str,
+        message: str,
+        body: Any,
+        media: MediaType,
+    ) -> Finding:
+        """The finding for a body that is not the JSON or multipart its content type says."""
+        return self._finding(
+            f"{where}.body",
+            where,
+            "body",
+            "",
+            op,
+            status,
+            message,
+            keyword=keyword,
+            expected="multipart/form-data" if keyword == "multipart" else "JSON",
+            actual=_excerpt(body),
+            spec_location=media.schema_pointer,
+        )
 
     # -- schema --------------------------------------------------------------
 
