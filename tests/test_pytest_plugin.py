@@ -196,3 +196,22 @@ def test_bad_options_are_usage_errors(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--remixcheck-emulate=martian")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "unknown vendor 'martian'" in result.stderr.str()
+
+
+def test_config_targets_and_bad_config(
+    pytester: pytest.Pytester, faulty_openai: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PLUGIN_TEST_KEY", KEY)
+    pytester.makefile(
+        ".toml",
+        remixcheck=(
+            f'[[targets]]\nname = "staging"\nvendor = "openai"\nbase_url = "{faulty_openai.base_url}"\n'
+            f'api_key_env = "PLUGIN_TEST_KEY"\nvideo_id = "{faulty_openai.source_video_id}"\n'
+        ),
+    )
+    result = pytester.runpytest("--remixcheck-config", "-k", "empty-prompt")
+    result.assert_outcomes(failed=1)
+    assert "staging / negative.empty-prompt: violation" in result.stdout.str()
+    missing = pytester.runpytest("--remixcheck-config=nowhere.toml")
+    assert missing.ret == pytest.ExitCode.USAGE_ERROR
+    assert "nowhere.toml: config file not found" in missing.stderr.str()
