@@ -14,7 +14,14 @@ from typing import Any
 from remixcheck import vendors
 from remixcheck.__about__ import __version__
 from remixcheck.checks import FREE, Check, catalogue
-from remixcheck.checks.context import Budget, Context, ErrorCheck, Settings, SkipCheck
+from remixcheck.checks.context import (
+    UNKNOWN_NATIVE_ID,
+    Budget,
+    Context,
+    ErrorCheck,
+    Settings,
+    SkipCheck,
+)
 from remixcheck.contract import Contract
 from remixcheck.errors import UsageError
 from remixcheck.results import CheckResult, Outcome, RunResult, TargetResult, scrub
@@ -75,7 +82,7 @@ def plan(targets: Sequence[Target], options: RunOptions) -> list[PlannedRequest]
                     else profile.base_paths[0]
                 )
                 path = base + spec.path.replace("{source}", source).replace(
-                    "{unknown}", profile.video_id.make("video_remixcheck_unknown_000000")
+                    "{unknown}", profile.video_id.make(UNKNOWN_NATIVE_ID)
                 )
                 why = reason
                 if not why and not budget.try_spend(spec.billing):
