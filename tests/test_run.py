@@ -13,7 +13,7 @@ from remixcheck import runner, vendors
 from remixcheck.checks import catalogue
 from remixcheck.checks.context import Settings
 from remixcheck.emulator import RunningEmulator, running_emulator
-from remixcheck.errors import UsageError
+from remixcheck.errors import RemixcheckError, UsageError
 from remixcheck.results import Outcome
 from remixcheck.targets import Target, make_target, targets_from_config
 from tests.conftest import DATA
@@ -210,7 +210,7 @@ def test_config_file_targets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
         ),
     ]:
         bad.write_text(text, encoding="utf-8")
-        with pytest.raises((UsageError, Exception), match=message):
+        with pytest.raises(RemixcheckError, match=message):
             targets_from_config(bad, tmp_path)
 
 
