@@ -24,6 +24,7 @@ from remixcheck.contract import Operation
 from remixcheck.errors import InputError
 from remixcheck.exchange import Request, decode_json, media_type
 from remixcheck.findings import Finding, Severity, Verdict, worst_verdict
+from remixcheck.quoting import show, show_text
 from remixcheck.results import CheckResult, Evidence, Outcome, load_versioned, scrub, write_json
 from remixcheck.transport import Sent, Transport, TransportSettings
 from remixcheck.validate import MULTIPART, Route, Validator, parse_multipart
@@ -240,7 +241,7 @@ def expect(
     if request.id_kind == UNKNOWN:
         return Expectation("not-found", "the video does not exist", (404,), (), dialect_gap)
     if request.id_kind in (GENERATED, HOSTILE):
-        return Expectation("reject", f"the id {_clip(request.video_id)!r} names no video")
+        return Expectation("reject", f"the id {show(request.video_id, 80)} names no video")
     if request.id_kind == JOB and request.operation == REMIX_OP:
         # A job this run started may or may not have completed by now: 200, 400 or 409.
         return Expectation("any", "remix of a job this run started", (200, 400, 409))
@@ -468,7 +469,7 @@ class Judge:
         deviation = explained[0] if explained and all(explained) else None
         return self._finding(
             "fuzz.negative-data-rejection",
-            f"invalid request accepted with {status} ({_clip(what, 300)})",
+            f"invalid request accepted with {status} ({show_text(what, 300)})",
             request,
             status,
             expected="4xx",
@@ -550,7 +551,7 @@ class Judge:
             self._invariant(
                 out,
                 "invariant.remixed-from",
-                f"remixed_from_video_id is {named!r}, expected {source!r}",
+                f"remixed_from_video_id is {show(named, 80)}, expected {show(source, 80)}",
                 "/remixed_from_video_id",
                 named,
             )
@@ -559,9 +560,9 @@ class Judge:
             self._invariant(
                 out,
                 "invariant.prompt-echo",
-                f"prompt is {_clip(body['prompt'])!r}, not the prompt sent ({_clip(prompt)!r})",
+                f"prompt is {show(body['prompt'], 80)}, not the prompt sent ({show(prompt, 80)})",
                 "/prompt",
-                _clip(body["prompt"], 200),
+                show(body["prompt"]),
             )
         if isinstance(new_id, str) and new_id:
             self.state.jobs[new_id] = {"remixed_from": source if remix else None}
@@ -574,7 +575,7 @@ class Judge:
             self._invariant(
                 out,
                 "negative.remix-not-completed",
-                f"a remix of {_clip(vid)!r} was accepted (case {remix_case}) while the video "
+                f"a remix of {show(vid, 80)} was accepted (case {remix_case}) while the video "
                 f"was {status}: only completed videos can be remixed",
                 "/status",
                 status,
@@ -583,7 +584,7 @@ class Judge:
             self._invariant(
                 out,
                 "lifecycle.same-job",
-                f"retrieve of {_clip(vid)!r} answered job {_clip(new_id)!r}",
+                f"retrieve of {show(vid, 80)} answered job {show(new_id, 80)}",
                 "/id",
                 new_id,
             )
@@ -593,7 +594,7 @@ class Judge:
             self._invariant(
                 out,
                 "invariant.remixed-from",
-                f"remixed_from_video_id is {named!r}, expected {expected_source!r}",
+                f"remixed_from_video_id is {show(named, 80)}, expected {show(expected_source, 80)}",
                 "/remixed_from_video_id",
                 named,
             )
@@ -606,7 +607,7 @@ class Judge:
                 self._invariant(
                     out,
                     "lifecycle.status-forward",
-                    f"status went from {before.get('status')!r} back to {status!r}",
+                    f"status went from {show(before.get('status'))} back to {show(status)}",
                     "/status",
                     status,
                 )
@@ -739,11 +740,6 @@ def _prompt(body: Any) -> str | None:
 
 def _number(value: Any) -> TypeGuard[float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _clip(value: Any, limit: int = 80) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 # -- aggregation into results ----------------------------------------------------------------

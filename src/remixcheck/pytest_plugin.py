@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from remixcheck.quoting import show
+
 if TYPE_CHECKING:
     from remixcheck.emulator import RunningEmulator
     from remixcheck.targets import Target
@@ -181,7 +183,7 @@ def _describe(target: str, result: dict[str, Any]) -> str:
         where = f["pointer"] or f["location"]
         dev = f"  [documented: {f['deviation']}]" if f["deviation"] else ""
         lines.append(
-            f"  {f['verdict']}: {where}: {f['message']} (expected {f['expected']!r}, got {f['actual']!r}){dev}"
+            f"  {f['verdict']}: {where}: {f['message']} (expected {show(f['expected'])}, got {show(f['actual'])}){dev}"
         )
     if result["evidence"]:
         lines.append(f"  reproduce: {result['evidence'][-1]['curl']}")
@@ -418,7 +420,7 @@ class ContractChecker:
             for f in best_first(bad):
                 dev = f" [documented: {f.deviation}]" if f.deviation else ""
                 lines.append(
-                    f"  {f.where} {f.pointer or f.location}: {f.message} (expected {f.expected!r}, got {f.actual!r}){dev}"
+                    f"  {f.where} {f.pointer or f.location}: {f.message} (expected {show(f.expected)}, got {show(f.actual)}){dev}"
                 )
             raise AssertionError("\n".join(lines))
         return result

@@ -21,6 +21,7 @@ from remixcheck import vendors
 from remixcheck.contract import CONVENTION, Contract, MediaType, Operation, unixtime_format
 from remixcheck.exchange import Exchange, Request, decode_json, media_type
 from remixcheck.findings import Finding, Severity, Verdict, worst_verdict
+from remixcheck.quoting import LIMIT, show, show_text
 from remixcheck.vendors import Profile, json_type
 
 JSON = "application/json"
@@ -273,7 +274,7 @@ class Validator:
                     "authorization",
                     opid,
                     None,
-                    f"Authorization scheme is {request.auth_scheme!r}, not Bearer",
+                    f"Authorization scheme is {show(request.auth_scheme)}, not Bearer",
                     expected="Bearer",
                     actual=request.auth_scheme,
                     spec_location="#/components/securitySchemes/bearerAuth",
@@ -290,7 +291,7 @@ class Validator:
                     "authorization",
                     opid,
                     None,
-                    f"{self.profile.name} keys start with {self.profile.key_prefix!r}",
+                    f"{self.profile.name} keys start with {show(self.profile.key_prefix)}",
                     severity=Severity.WARNING,
                     expected=self.profile.key_prefix + "...",
                     actual="(redacted)",
@@ -307,7 +308,7 @@ class Validator:
                     "video_id",
                     opid,
                     None,
-                    f"video id {route.video_id[:80]!r} is not in {self.profile.name}'s format (e.g. {self.profile.video_id.example})",
+                    f"video id {show(route.video_id, 80)} is not in {self.profile.name}'s format (e.g. {self.profile.video_id.example})",
                     expected=self.profile.video_id.pattern.pattern,
                     actual=route.video_id[:200],
                 )
@@ -453,7 +454,7 @@ class Validator:
                         "/" + _escape(key),
                         op,
                         status,
-                        f"property {key!r} is not in the contract (allowed, but a dialect marker)",
+                        f"property {show(key)} is not in the contract (allowed, but a dialect marker)",
                         severity=Severity.INFO,
                         keyword="properties",
                         expected=None,
@@ -496,7 +497,7 @@ class Validator:
                     pointer,
                     op,
                     status,
-                    f"{_short(err.instance)} is not of type {' or '.join(types) or 'any allowed schema'}",
+                    f"{show(err.instance)} is not of type {' or '.join(types) or 'any allowed schema'}",
                     keyword="type" if types else "anyOf",
                     expected=types,
                     actual=err.instance,
@@ -514,7 +515,7 @@ class Validator:
                     f"{pointer.rstrip('/')}/{_escape(prop)}" if pointer else f"/{_escape(prop)}",
                     op,
                     status,
-                    f"required property {prop!r} is missing",
+                    f"required property {show(prop)} is missing",
                     keyword="required",
                     expected="present",
                     actual="missing",
@@ -531,7 +532,7 @@ class Validator:
                     f"{pointer}/{_escape(str(p))}",
                     op,
                     status,
-                    f"property {p!r} is not allowed here",
+                    f"property {show(p)} is not allowed here",
                     keyword="additionalProperties",
                     expected="no other properties",
                     actual=p,
@@ -562,10 +563,10 @@ class Validator:
                 pointer,
                 op,
                 status,
-                err.message,
+                _message(err),
                 keyword=keyword,
                 expected=expected,
-                actual=_clip(actual),
+                actual=_capped(actual),
                 spec_location=location,
                 origin=origin,
             )
@@ -697,24 +698,29 @@ def _pointer(path: Iterable[Any]) -> str:
     return "".join("/" + _escape(str(p)) for p in path)
 
 
-def _short(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, bytes) else repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _clip(value: Any) -> Any:
-    if isinstance(value, str) and len(value) > 200:
-        return value[:200] + f"... ({len(value)} characters)"
-    if isinstance(value, (dict, list)) and len(json.dumps(value)) > 400:
-        return _short(value)
+def _capped(value: Any) -> Any:
+    """A value to keep as `actual`: itself when small, else its capped quotation."""
+    if isinstance(value, (str, dict, list)) and len(show(value)) > LIMIT + 2:
+        return show(value)
     return value
+
+
+def _message(err: Any) -> str:
+    """jsonschema-rs's message with the instance it opens with quoted by `show` (capped)."""
+    message = str(err.message)
+    try:
+        compact = json.dumps(err.instance, ensure_ascii=False, separators=(",", ":"))
+    except (TypeError, ValueError, RecursionError):
+        compact = ""
+    if compact and message.startswith(compact):
+        return show(err.instance) + message[len(compact) :]
+    return show_text(message, 2 * LIMIT)
 
 
 def _excerpt(body: Any) -> str:
     if isinstance(body, (bytes, bytearray)):
-        body = bytes(body[:200]).decode("utf-8", "replace")
-    text = str(body) if body is not None else ""
-    return text[:200] + ("..." if len(text) > 200 else "")
+        body = bytes(body[: 4 * LIMIT]).decode("utf-8", "replace")
+    return show_text(str(body) if body is not None else "")
 
 
 def parse_multipart(content_type: str, body: Any) -> dict[str, str]:

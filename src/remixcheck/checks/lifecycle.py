@@ -10,6 +10,7 @@ from remixcheck.checks import FREE, Check, RequestSpec, register
 from remixcheck.checks.common import expect_status
 from remixcheck.checks.context import MUST_BE_SET, TERMINAL, Context, ErrorCheck, SkipCheck
 from remixcheck.findings import Finding, Severity
+from remixcheck.quoting import show
 from remixcheck.results import CheckResult
 
 POLL = RequestSpec(
@@ -98,7 +99,7 @@ def _forward(ctx: Context, check: Check, bodies: list[Any]) -> list[Finding]:
             out.append(
                 ctx.finding(
                     check,
-                    f"status went back from {before!r} to {after!r}",
+                    f"status went back from {show(before)} to {show(after)}",
                     expected=f"{before} or later",
                     actual=after,
                     pointer="/status",
@@ -194,7 +195,7 @@ def _same_job(ctx: Context, check: Check, bodies: list[Any]) -> list[Finding]:
                     ctx.absent_field(
                         check,
                         name,
-                        f"poll {n}: {name} is absent; expected {want!r}",
+                        f"poll {n}: {name} is absent; expected {show(want)}",
                         operation="GetVideo",
                         status=200,
                         expected=want,
@@ -205,7 +206,7 @@ def _same_job(ctx: Context, check: Check, bodies: list[Any]) -> list[Finding]:
                 out.append(
                     ctx.finding(
                         check,
-                        f"poll {n}: {name} is {body[name]!r}, expected {want!r}",
+                        f"poll {n}: {name} is {show(body[name])}, expected {show(want)}",
                         expected=want,
                         actual=body[name],
                         pointer="/" + name,

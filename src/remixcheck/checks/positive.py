@@ -9,6 +9,7 @@ from remixcheck.checks import BILLABLE, MAY_BILL, Body, Check, RequestSpec, regi
 from remixcheck.checks.common import expect_status
 from remixcheck.checks.context import MUST_BE_SET, PROMPT, Context, SkipCheck
 from remixcheck.findings import Finding, Severity
+from remixcheck.quoting import show
 from remixcheck.results import CheckResult
 from remixcheck.vendors import json_type
 
@@ -115,7 +116,7 @@ def _parity(ctx: Context, check: Check) -> CheckResult:
                 findings.append(
                     ctx.finding(
                         check,
-                        f"field {key!r} is {sa.get(key, 'absent')} for JSON but {sb.get(key, 'absent')} for multipart",
+                        f"field {show(key)} is {sa.get(key, 'absent')} for JSON but {sb.get(key, 'absent')} for multipart",
                         expected=sa.get(key, "absent"),
                         actual=sb.get(key, "absent"),
                         pointer="/" + key,
@@ -159,7 +160,7 @@ def _invariant(
                 ctx.absent_field(
                     check,
                     field,
-                    f"{field!r} is absent, so the invariant cannot hold",
+                    f"{show(field)} is absent, so the invariant cannot hold",
                     operation="CreateVideoRemix",
                     status=sent.status,
                     expected=description,
@@ -209,7 +210,7 @@ _invariant(
     'object is "video"',
     'object is exactly "video".',
     "object",
-    lambda ctx, b, v: None if v == "video" else f"object is {v!r}, not 'video'",
+    lambda ctx, b, v: None if v == "video" else f'object is {show(v)}, not "video"',
 )
 _invariant(
     "invariant.new-id",
@@ -230,7 +231,7 @@ _invariant(
     lambda ctx, b, v: (
         None
         if v == ctx.source_id
-        else f"remixed_from_video_id is {v!r}, expected {ctx.source_id!r}"
+        else f"remixed_from_video_id is {show(v, 80)}, expected {show(ctx.source_id, 80)}"
     ),
 )
 _invariant(
@@ -239,7 +240,7 @@ _invariant(
     "prompt is the prompt that was sent.",
     "prompt",
     lambda ctx, b, v: (
-        None if v == ctx.prompt else f"prompt is {str(v)[:80]!r}, not the prompt sent"
+        None if v == ctx.prompt else f"prompt is {show(v, 80)}, not the prompt sent"
     ),
 )
 _invariant(
@@ -248,7 +249,7 @@ _invariant(
     "status is queued or in_progress when the remix is created.",
     "status",
     lambda ctx, b, v: (
-        None if v in ("queued", "in_progress") else f"a new remix job has status {v!r}"
+        None if v in ("queued", "in_progress") else f"a new remix job has status {show(v)}"
     ),
 )
 _invariant(
@@ -259,7 +260,7 @@ _invariant(
     lambda ctx, b, v: (
         None
         if v is None or b.get("status") == "completed"
-        else f"completed_at is {v!r} while status is {b.get('status')!r}"
+        else f"completed_at is {show(v)} while status is {show(b.get('status'))}"
     ),
 )
 _invariant(
@@ -270,7 +271,7 @@ _invariant(
     lambda ctx, b, v: (
         None
         if v is None or b.get("status") == "failed"
-        else f"error is set while status is {b.get('status')!r}"
+        else f"error is set while status is {show(b.get('status'))}"
     ),
 )
 _invariant(
@@ -281,6 +282,6 @@ _invariant(
     lambda ctx, b, v: (
         None
         if isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 100
-        else f"progress {v!r} is outside 0..100"
+        else f"progress {show(v)} is outside 0..100"
     ),
 )

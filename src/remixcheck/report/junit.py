@@ -6,11 +6,13 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
+from remixcheck.quoting import show
+
 
 def _text(finding: dict[str, Any]) -> str:
     where = finding.get("pointer") or finding.get("location") or ""
     dev = f" [documented: {finding['deviation']}]" if finding.get("deviation") else ""
-    return f"{finding['verdict']}: {where}: {finding['message']} (expected {finding.get('expected')!r}, got {finding.get('actual')!r}){dev}"
+    return f"{finding['verdict']}: {where}: {finding['message']} (expected {show(finding.get('expected'))}, got {show(finding.get('actual'))}){dev}"
 
 
 def build(results: dict[str, Any]) -> ET.Element:

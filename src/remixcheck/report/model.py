@@ -17,6 +17,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from remixcheck.quoting import show
+
 OUTCOMES = ("pass", "deviation", "violation", "skipped", "error")
 NOT_RUN = "not-run"  # a merged column whose results file has no row for this check
 LABELS = {
@@ -458,11 +460,7 @@ def clip(value: Any, limit: int) -> str:
 
 
 def _json_text(value: Any, limit: int = VALUE_CLIP) -> str:
-    try:
-        text = json.dumps(value, ensure_ascii=False, default=str)
-    except (TypeError, ValueError):
-        text = repr(value)
-    return clip(text, limit)
+    return show(value, limit)
 
 
 def _mapping(value: Any) -> Mapping[str, Any] | None:
@@ -668,7 +666,7 @@ def _cell(row: int, col: int, raw: Mapping[str, Any] | None, vendor: str, limits
     reason = _str(raw.get("reason"), REASON_CLIP)
     outcome = raw_outcome if isinstance(raw_outcome, str) and raw_outcome in OUTCOMES else "error"
     if outcome != raw_outcome:
-        reason = clip(f"unknown outcome {raw_outcome!r} in the results file", REASON_CLIP)
+        reason = clip(f"unknown outcome {show(raw_outcome)} in the results file", REASON_CLIP)
     raw_findings = [f for f in raw.get("findings") or () if isinstance(f, Mapping)]
     findings = _group(_finding_view(f, vendor) for f in raw_findings)
     dev_ids = [str(d) for d in raw.get("deviations") or ()]
