@@ -220,7 +220,7 @@ def _has_elapsed(response: httpx.Response) -> bool:
 
 
 def decode_json(body: Any) -> Any:
-    """Decode a raw body as JSON; raises ValueError (json.JSONDecodeError or UnicodeDecodeError)."""
+    """Decode a body the tool built itself; raises ValueError. Untrusted bodies: jsonsafe.loads."""
     if isinstance(body, (bytes, bytearray, memoryview)):
         return json.loads(bytes(body))
     return json.loads(body)

@@ -17,7 +17,8 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from remixcheck.__about__ import __version__
-from remixcheck.exchange import Exchange, decode_json
+from remixcheck import jsonsafe
+from remixcheck.exchange import Exchange
 
 USER_AGENT = f"remixcheck/{__version__}"
 
@@ -67,10 +68,9 @@ class Sent:
         resp = self.exchange.response
         if resp is None or resp.truncated or not resp.body:
             return None
-        try:
-            return decode_json(resp.body)
-        except ValueError:
-            return None
+        # Sanitized (no lone surrogates, NaN or deep nesting reach a check); the validator
+        # reports each problem as a finding on this exchange.
+        return jsonsafe.loads(resp.body).value
 
 
 class Transport:

@@ -17,9 +17,9 @@ from urllib.parse import unquote
 
 import jsonschema_rs
 
-from remixcheck import vendors
+from remixcheck import jsonsafe, vendors
 from remixcheck.contract import CONVENTION, Contract, MediaType, Operation, unixtime_format
-from remixcheck.exchange import Exchange, Request, decode_json, media_type
+from remixcheck.exchange import Exchange, Request, media_type
 from remixcheck.findings import Finding, Severity, Verdict, worst_verdict
 from remixcheck.quoting import LIMIT, show, show_text
 from remixcheck.vendors import Profile, json_type
@@ -226,21 +226,12 @@ class Validator:
                     )
                 )
                 return out
-            try:
-                body = decode_json(body if body is not None else b"")
-            except ValueError as exc:
-                out.append(
-                    self._undecodable(
-                        "response",
-                        op,
-                        status,
-                        "json",
-                        f"body is not valid JSON: {exc}",
-                        body,
-                        media,
-                    )
-                )
-                return out
+            decoded = jsonsafe.loads(body if body is not None else b"")
+            if decoded.problems:
+                out += self._json_problems(decoded, "response", op, status, body, media)
+                if not decoded.ok:
+                    return out
+            body = decoded.value
         out += self._schema_findings(media, body, "response", op, status)
         return out
 
@@ -387,22 +378,47 @@ class Validator:
                 )
                 return out
         elif request.body_raw:
-            try:
-                body = decode_json(body if body is not None else b"")
-            except ValueError as exc:
+            decoded = jsonsafe.loads(body if body is not None else b"")
+            if decoded.problems:
+                out += self._json_problems(decoded, "request", opid, None, request.body, media)
+                if not decoded.ok:
+                    return out
+            body = decoded.value
+        out += self._schema_findings(media, body, "request", opid, None)
+        return out
+
+    def _json_problems(
+        self,
+        decoded: jsonsafe.Decoded,
+        where: str,
+        op: str,
+        status: int | None,
+        body: Any,
+        media: MediaType,
+    ) -> list[Finding]:
+        """One finding per way a body is not RFC 8259 JSON (see jsonsafe); never an exception."""
+        out = []
+        for problem in decoded.problems:
+            keyword = "json" if problem.kind == jsonsafe.SYNTAX else problem.kind
+            message = f"body is not valid JSON: {problem.message}"
+            if problem.pointer:
                 out.append(
-                    self._undecodable(
-                        "request",
-                        opid,
-                        None,
-                        "json",
-                        f"body is not valid JSON: {exc}",
-                        request.body,
-                        media,
+                    self._finding(
+                        f"{where}.body",
+                        where,
+                        "body",
+                        problem.pointer,
+                        op,
+                        status,
+                        message,
+                        keyword=keyword,
+                        expected="RFC 8259 JSON",
+                        actual=problem.kind,
+                        spec_location=media.schema_pointer,
                     )
                 )
-                return out
-        out += self._schema_findings(media, body, "request", opid, None)
+            else:
+                out.append(self._undecodable(where, op, status, keyword, message, body, media))
         return out
 
     def _undecodable(
@@ -425,7 +441,7 @@ class Validator:
             status,
             message,
             keyword=keyword,
-            expected="multipart/form-data" if keyword == "multipart" else "JSON",
+            expected="multipart/form-data" if keyword == "multipart" else "RFC 8259 JSON",
             actual=_excerpt(body),
             spec_location=media.schema_pointer,
         )
