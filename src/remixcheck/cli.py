@@ -43,6 +43,16 @@ _REPORT_DIR = click.option(
     show_default=True,
 )
 _STRICT = click.option("--strict", is_flag=True, help="Count documented deviations as violations.")
+_VENDOR = click.option(
+    "--vendor",
+    help="Vendor profile of the --base-url target: a bundled name (see `remixcheck vendors`) "
+    "or the path to a profile .yaml of your own.",
+)
+_NAME = click.option(
+    "--name",
+    "target_name",
+    help="Name of the --base-url target in the output and reports (default: the profile's id).",
+)
 _READ_TIMEOUT = click.option(
     "--timeout",
     "read_timeout",
@@ -316,7 +326,8 @@ _OUTCOME_STYLE = {
 @click.option(
     "--base-url", help="Base URL of one target (scheme and host, e.g. https://api.openai.com)."
 )
-@click.option("--vendor", help="Vendor profile of the --base-url target.")
+@_VENDOR
+@_NAME
 @click.option(
     "--config",
     "config_path",
@@ -394,6 +405,7 @@ def run(
     emulate: bool,
     base_url: str | None,
     vendor: str | None,
+    target_name: str | None,
     config_path: Path | None,
     target_names: tuple[str, ...],
     api_key_env: str | None,
@@ -450,6 +462,7 @@ def run(
             emulate_vendors=emulate_vendors,
             base_url=base_url,
             vendor=vendor,
+            target_name=target_name,
             api_key_env=api_key_env,
             video_id=video_id,
             max_billable=max_billable,
@@ -483,12 +496,13 @@ def _choose_targets(
     max_billable: int | None,
     faults: tuple[str, ...],
     job_seconds: float,
+    target_name: str | None = None,
     config_path: Path | None = None,
     target_names: tuple[str, ...] = (),
     require_key: bool = True,
 ) -> list[Any]:
     """The targets of `run` and `fuzz` from their flags; emulators are entered into `stack`."""
-    from remixcheck import runner, targets
+    from remixcheck import runner, targets, vendors
     from remixcheck.errors import UsageError
 
     config_flags = command == "run"  # fuzz takes one target, or the emulators
@@ -507,6 +521,10 @@ def _choose_targets(
         raise UsageError("--fault and --job-seconds only apply with --emulate")
     if bool(base_url) != bool(vendor):
         raise UsageError("--base-url and --vendor go together")
+    if target_name is not None and not base_url:
+        raise UsageError("--name names a --base-url target; config targets have their own name")
+    if target_name is not None and not target_name.strip():
+        raise UsageError("--name must not be empty")
     if base_url and (config_path or target_names):
         raise UsageError("give either --base-url/--vendor or --config/--target, not both")
     if emulate:
@@ -526,7 +544,7 @@ def _choose_targets(
     if base_url and vendor:
         return [
             targets.make_target(
-                name=vendor,
+                name=target_name or vendors.load(vendor).id,
                 vendor=vendor,
                 base_url=base_url,
                 api_key_env=api_key_env,
@@ -701,7 +719,8 @@ def report(results_files: tuple[Path, ...], output: Path) -> None:
     help="Fuzz the bundled emulators on loopback (all four when no VENDOR is named).",
 )
 @click.option("--base-url", help="Base URL of the target (scheme and host).")
-@click.option("--vendor", help="Vendor profile of the --base-url target.")
+@_VENDOR
+@_NAME
 @click.option(
     "--api-key-env",
     help="Environment variable holding the key (default: the vendor's). Keys are never taken on the command line.",
@@ -742,6 +761,7 @@ def fuzz(
     emulate: bool,
     base_url: str | None,
     vendor: str | None,
+    target_name: str | None,
     api_key_env: str | None,
     video_id: str | None,
     max_requests: int,
@@ -798,6 +818,7 @@ def fuzz(
             emulate_vendors=emulate_vendors,
             base_url=base_url,
             vendor=vendor,
+            target_name=target_name,
             api_key_env=api_key_env,
             video_id=video_id,
             max_billable=max_billable,

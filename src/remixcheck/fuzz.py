@@ -24,12 +24,12 @@ import hashlib
 import random
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlsplit
 
-from remixcheck import vendors
+from remixcheck import createfields, vendors
 from remixcheck.__about__ import __version__
 from remixcheck.checks import Body
 from remixcheck.checks.context import PROMPT, UNKNOWN_NATIVE_ID
@@ -327,6 +327,11 @@ def _materialize(draft: Draft, aim: Aim, billing_open: bool) -> FuzzRequest | No
     pick, base_pick = aim.rng.random(), aim.rng.random()
     if draft.operation is None and not garbage_ok:
         return None
+    if draft.operation == CREATE_OP and profile.create_fields:
+        # A gateway refuses a create it cannot route (no `model`): give it the profile's fields.
+        draft = replace(
+            draft, body=createfields.apply(draft.body, draft.content_type, profile.create_fields)
+        )
     base = profile.base_paths[0]
     if profile.compat_base_paths and base_pick < 0.2:
         base = profile.compat_base_paths[0]

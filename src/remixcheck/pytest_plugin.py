@@ -241,8 +241,10 @@ class _State:
         try:
             checks = [c.id for c in select(self.patterns)]
             if self.emulate is not None:
+                from remixcheck.emulator import EMULATED_VENDORS
+
                 names = (
-                    vendors.available()
+                    list(EMULATED_VENDORS)
                     if self.emulate in ("", "all")
                     else [v.strip() for v in self.emulate.split(",") if v.strip()]
                 )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import fnmatch
 import functools
 import re
@@ -91,23 +93,85 @@ class Deviation:
 
 
 @dataclass(frozen=True, slots=True)
+class IdEncoding:
+    """How a gateway wraps the upstream id into its own (LiteLLM: `video_` + base64 of fields)."""
+
+    prefix: str
+    scheme: str  # "base64"
+    template: str  # the decoded text for an upstream id, "{id}" standing for it
+    native: re.Pattern[str]  # finds the upstream id (group "id") in the decoded text
+
+    def encode(self, native_id: str) -> str:
+        text = self.template.replace("{id}", native_id)
+        return self.prefix + base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+    def decode(self, video_id: str) -> str | None:
+        """The upstream id inside a gateway id; None when the id does not decode (a bare id)."""
+        if not video_id.startswith(self.prefix):
+            return None
+        raw = video_id[len(self.prefix) :]
+        try:
+            # Ids are often copied without their trailing '=' (LiteLLM re-pads them too).
+            text = base64.b64decode(raw + "=" * (-len(raw) % 4), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            return None
+        found = self.native.search(text)
+        return found.group("id") if found else None
+
+
+@dataclass(frozen=True, slots=True)
 class VideoIdFormat:
-    format: str  # "opaque" | "id-provider"
+    format: str  # "opaque" | "id-provider" | "encoded"
     pattern: re.Pattern[str]
     example: str
     provider: str | None = None
+    encoding: IdEncoding | None = None
 
     def make(self, native_id: str) -> str:
-        """A video id in this vendor's format for a native id."""
+        """A video id in this vendor's format for a native (upstream) id."""
         if self.format == "id-provider":
             return f"{native_id}:{self.provider}"
+        if self.encoding is not None:
+            return self.encoding.encode(native_id)
         return native_id
 
     def native(self, video_id: str) -> str:
-        """The native part of an id in this vendor's format (Bifrost splits on the first colon)."""
+        """The native part of an id in this vendor's format (Bifrost splits on the first colon;
+        an encoded gateway id decodes to its upstream id). An id that is already bare stays as is."""
         if self.format == "id-provider":
             return video_id.split(":", 1)[0]
+        if self.encoding is not None:
+            return self.encoding.decode(video_id) or video_id
         return video_id
+
+    def is_bare(self, video_id: str) -> bool:
+        """Whether an id lacks the vendor's own wrapping (a bare upstream id where one is needed)."""
+        if self.format == "id-provider":
+            return ":" not in video_id
+        if self.encoding is not None:
+            return self.encoding.decode(video_id) is None
+        return False
+
+    @property
+    def has_bare_form(self) -> bool:
+        return self.format != "opaque"
+
+
+@dataclass(frozen=True, slots=True)
+class KnownBug:
+    """A behaviour of the vendor that breaks the contract and is a bug, not a dialect.
+
+    It explains nothing: the findings stay violations. It names the checks it turns red so
+    a reader (and the tests) can tell a known bug from a new one.
+    """
+
+    id: str
+    summary: str
+    evidence: str
+    checks: tuple[str, ...]
+
+    def covers(self, check_id: str) -> bool:
+        return any(fnmatch.fnmatchcase(check_id, p) for p in self.checks)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,10 +195,21 @@ class Profile:
     deviations: tuple[Deviation, ...]
     sources: tuple[str, ...] = ()
     path: Path | None = field(default=None, compare=False)
+    # Gateways: fields every create needs beyond the prompt (LiteLLM routes on `model`).
+    create_fields: tuple[tuple[str, str], ...] = ()  # (name, value), in the profile's order
+    # Response headers the target is expected to send on Video responses, its own or passed
+    # through from its upstream (a gateway that drops them breaks the client's polling).
+    passthrough_headers: tuple[str, ...] = ()
+    known_bugs: tuple[KnownBug, ...] = ()
+    notes: str = ""
 
     @property
     def all_base_paths(self) -> tuple[str, ...]:
         return self.base_paths + self.compat_base_paths
+
+    def known_bug(self, check_id: str) -> KnownBug | None:
+        """The known bug of the vendor that turns this check red, if the profile names one."""
+        return next((b for b in self.known_bugs if b.covers(check_id)), None)
 
     def deviation(self, deviation_id: str) -> Deviation | None:
         for d in self.deviations:
@@ -193,9 +268,14 @@ def parse_profile(data: Any, path: Path, *, check_schema: bool = True) -> Profil
         ) from None
     if vid["format"] == "id-provider" and "provider" not in vid:
         raise ProfileError(f"{path}: field /video_id/provider: required when format is id-provider")
+    encoding = _id_encoding(vid, path)
     if not pattern.fullmatch(vid["example"]):
         raise ProfileError(
             f"{path}: field /video_id/example: {vid['example']!r} does not match the pattern"
+        )
+    if encoding is not None and encoding.decode(vid["example"]) is None:
+        raise ProfileError(
+            f"{path}: field /video_id/example: does not decode with /video_id/encoding"
         )
     req = data["request"]
     if req["preferred_content_type"] not in req["content_types"]:
@@ -229,22 +309,67 @@ def parse_profile(data: Any, path: Path, *, check_schema: bool = True) -> Profil
         name=data["name"],
         summary=data["summary"],
         default_base_url=data["default_base_url"],
-        base_paths=tuple(data["base_paths"]),
-        compat_base_paths=tuple(data.get("compat_base_paths", ())),
+        base_paths=tuple(_root(p) for p in data["base_paths"]),
+        compat_base_paths=tuple(_root(p) for p in data.get("compat_base_paths", ())),
         auth_scheme=data["auth"]["scheme"],
         key_prefix=data["auth"].get("key_prefix"),
         key_env=data["auth"]["key_env"],
         content_types=tuple(req["content_types"]),
         preferred_content_type=req["preferred_content_type"],
         prompt_max_length=req.get("prompt_max_length", 32000),
-        video_id=VideoIdFormat(vid["format"], pattern, vid["example"], vid.get("provider")),
+        video_id=VideoIdFormat(
+            vid["format"], pattern, vid["example"], vid.get("provider"), encoding
+        ),
         error_envelope=data["errors"]["envelope"],
         not_completed_status=data["errors"].get("not_completed_status", 400),
         poll_after_header=data.get("polling", {}).get("poll_after_header"),
         deviations=tuple(deviations),
         sources=tuple(data.get("sources", ())),
         path=path,
+        create_fields=tuple(req.get("create_fields", {}).items()),
+        passthrough_headers=tuple(h.lower() for h in data.get("passthrough_headers", ())),
+        known_bugs=_known_bugs(data, path),
+        notes=data.get("notes", ""),
     )
+
+
+def _known_bugs(data: Mapping[str, Any], path: Path) -> tuple[KnownBug, ...]:
+    bugs = []
+    for i, b in enumerate(data.get("known_bugs", ())):
+        if not b["id"].startswith(data["id"] + ".bug."):
+            raise ProfileError(
+                f"{path}: field /known_bugs/{i}/id: must start with {data['id'] + '.bug.'!r}"
+            )
+        bugs.append(KnownBug(b["id"], b["summary"], b["evidence"], tuple(b["checks"])))
+    return tuple(bugs)
+
+
+def _root(prefix: str) -> str:
+    # "/" in a profile means the routes sit at the root (/videos...): the prefix is empty.
+    return "" if prefix == "/" else prefix
+
+
+def _id_encoding(vid: Mapping[str, Any], path: Path) -> IdEncoding | None:
+    enc = vid.get("encoding")
+    if (vid["format"] == "encoded") != (enc is not None):
+        raise ProfileError(
+            f"{path}: field /video_id/encoding: required when format is encoded, and only then"
+        )
+    if enc is None:
+        return None
+    if "{id}" not in enc["template"]:
+        raise ProfileError(f"{path}: field /video_id/encoding/template: must contain {{id}}")
+    try:
+        native = re.compile(enc["native"])
+    except re.error as exc:
+        raise ProfileError(
+            f"{path}: field /video_id/encoding/native: not a regular expression: {exc}"
+        ) from None
+    if "id" not in native.groupindex:
+        raise ProfileError(
+            f"{path}: field /video_id/encoding/native: needs a group named id, (?P<id>...)"
+        )
+    return IdEncoding(enc["prefix"], enc["scheme"], enc["template"], native)
 
 
 def load_profile_file(path: Path, *, check_schema: bool = True) -> Profile:

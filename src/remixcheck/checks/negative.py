@@ -14,8 +14,8 @@ LONG = 32001
 _LONG_SHELL = '$(python3 -c \'import json; print(json.dumps({"prompt": "x" * 32001}))\')'
 
 
-def _opaque_only(profile: Profile) -> str | None:
-    if profile.video_id.format != "id-provider":
+def _has_bare_form(profile: Profile) -> str | None:
+    if not profile.video_id.has_bare_form:
         return "the vendor's ids are opaque: there is no bare form to send"
     return None
 
@@ -87,11 +87,11 @@ _negative(
 )
 _negative(
     "negative.bare-video-id",
-    "Bare id where the vendor wants id:provider",
-    "Retrieve the source video by its bare native id: the canonical contract answers an unknown id with 404.",
+    "Bare id where the vendor wants its own id form",
+    "Retrieve the source video by its bare native id (without Bifrost's :provider; a gateway's decoded upstream id): the canonical contract answers an unknown id with 404.",
     RequestSpec("GET", "/videos/{bare}", billing=FREE),
     (404,),
-    applies=_opaque_only,
+    applies=_has_bare_form,
 )
 _negative(
     "negative.empty-prompt",

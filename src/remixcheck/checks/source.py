@@ -21,9 +21,11 @@ RETRIEVE = RequestSpec(
 
 
 def _create_body(ctx: Context) -> Body:
+    # A gateway routes a create on fields such as `model`: the profile says which it needs.
+    fields = {"prompt": PROMPT, **dict(ctx.profile.create_fields)}
     if ctx.profile.preferred_content_type == "multipart/form-data":
-        return Body.multipart({"prompt": PROMPT})
-    return Body.json({"prompt": PROMPT})
+        return Body.multipart(fields)
+    return Body.json(fields)
 
 
 def run(ctx: Context, check: Check) -> CheckResult:

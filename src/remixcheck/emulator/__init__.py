@@ -28,11 +28,12 @@ exactly the deviations its profile lists. Where the vendors' documents are silen
 from __future__ import annotations
 
 from remixcheck.emulator.app import create_app
-from remixcheck.emulator.config import EmulatorConfig, generate_api_key
+from remixcheck.emulator.config import EMULATED_VENDORS, EmulatorConfig, generate_api_key
 from remixcheck.emulator.faults import FAULT_SPECS, FAULTS, TRIGGERS, Fault
 from remixcheck.emulator.server import RunningEmulator, running_emulator, serve
 
 __all__ = [
+    "EMULATED_VENDORS",
     "FAULTS",
     "FAULT_SPECS",
     "TRIGGERS",

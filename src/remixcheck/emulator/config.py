@@ -9,6 +9,10 @@ from remixcheck import vendors
 from remixcheck.emulator.faults import FAULT_SPECS
 from remixcheck.errors import UsageError
 
+# The dialects the emulator implements. A bundled profile of a real gateway (litellm) has
+# none: the gateway itself runs on loopback for its tests (tests/litellm_proxy.py).
+EMULATED_VENDORS = ("aihubmix", "apifree", "bifrost", "openai")
+
 
 @dataclass(frozen=True)
 class EmulatorConfig:
@@ -26,7 +30,12 @@ class EmulatorConfig:
 
     def __post_init__(self) -> None:
         # Checked here so the CLI gets one clear line for a bad flag, not a traceback later.
-        vendors.load(self.vendor)
+        profile = vendors.load(self.vendor)
+        if profile.id not in EMULATED_VENDORS:
+            raise UsageError(
+                f"no emulator for {profile.id!r}; emulated vendors: {', '.join(EMULATED_VENDORS)} "
+                f"(run against a real {profile.name} with --base-url)"
+            )
         if not self.api_key:
             raise UsageError("emulator api_key must not be empty")
         if not (self.job_seconds >= 0):  # also rejects NaN
