@@ -1064,6 +1064,7 @@ def test_concurrent_requests(emulators: dict[str, RunningEmulator]) -> None:
 
 def test_public_api() -> None:
     assert set(emulator.__all__) == {
+        "EMULATED_VENDORS",
         "FAULTS",
         "FAULT_SPECS",
         "TRIGGERS",
