@@ -70,11 +70,19 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except RemixcheckError as exc:
-            click.echo(f"remixcheck: error: {exc}", err=True)
+            _error_line(str(exc))
             ctx.exit(EXIT_USAGE)
         except KeyboardInterrupt:
             click.echo("remixcheck: interrupted", err=True)
             ctx.exit(130)
+
+
+def _error_line(message: str) -> None:
+    """One line on stderr, with no form of any loaded key (an error may quote a server or a file)."""
+    from remixcheck.redact import redact
+
+    text = " ".join(redact(message).split())  # one line, whatever the message held
+    click.echo(f"remixcheck: error: {text}", err=True)
 
 
 @click.group(
@@ -83,6 +91,9 @@ class _Group(click.Group):
 @click.version_option(__version__, prog_name="remixcheck")
 def main() -> None:
     """Contract tests for the OpenAI-style video remix API and its vendors."""
+    from remixcheck.redact import install_log_filter
+
+    install_log_filter()
 
 
 def _console(stderr: bool = False) -> Any:
@@ -142,11 +153,15 @@ def validate(files: tuple[Path, ...], vendor: str, fmt: str, strict: bool) -> No
     from remixcheck import offline, vendors
     from remixcheck.validate import Validator
 
+    from remixcheck import redact
+
     validator = Validator(vendors.load(vendor))
+    # A capture usually holds the key of the vendor's own variable: never print it back.
+    redact.register(os.environ.get(validator.profile.key_env))
     report = offline.validate_files(files, validator)
     failing = report.violations + (report.verdicts["deviation"] if strict else 0)
     if fmt == "json":
-        click.echo(json.dumps(report.to_dict(), indent=2, default=str))
+        click.echo(json.dumps(redact.redact(report.to_dict()), indent=2, default=str))
     else:
         _print_offline(report)
     if report.bad_record_count:
@@ -167,8 +182,10 @@ def validate(files: tuple[Path, ...], vendor: str, fmt: str, strict: bool) -> No
 def _print_offline(report: Any) -> None:
     from rich.table import Table
 
+    from remixcheck.redact import redact
+
     console = _console()
-    data = report.to_dict()
+    data = redact(report.to_dict())
     by = data["exchanges_by_verdict"]
     console.print(
         f"[bold]{data['validated']}[/] exchanges validated against [bold]{data['vendor']}[/] "
@@ -239,13 +256,15 @@ def serve(
     list_faults: bool,
 ) -> None:
     """Run one vendor emulator (a reference server of that dialect)."""
-    from remixcheck import emulator, vendors
+    from remixcheck import emulator, keys, vendors
 
     if list_faults:
         for name, description in emulator.FAULTS.items():
             click.echo(f"{name:28} {_describe(description)}")
         return
     vendors.load(vendor)
+    if api_key is not None:
+        keys.check(api_key, "--api-key / REMIXCHECK_EMULATOR_API_KEY")
     unknown = [f for f in faults if f.split(":", 1)[0] not in emulator.FAULTS]
     if unknown:
         raise click.BadParameter(

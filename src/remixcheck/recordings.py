@@ -133,18 +133,23 @@ def _read_har(fh: BinaryIO, path: Path) -> Iterator[Record]:
                 yield BadRecord(source, f"not a HAR entry: {_reason(exc)}")
     except ijson.JSONError as exc:
         if count == 0:
-            raise InputError(f"{path}: neither HAR 1.2 nor JSON lines ({exc})") from None
-        yield BadRecord(f"{path.name}#entry{count + 1}", f"HAR ends in malformed JSON: {exc}")
-        return
-    except (
-        ijson.IncompleteJSONError
-    ) as exc:  # pragma: no cover - subclass of JSONError in some backends
-        yield BadRecord(f"{path.name}#entry{count + 1}", f"HAR is truncated: {exc}")
+            raise InputError(
+                f"{path}: neither HAR 1.2 nor JSON lines ({_parser_error(exc)})"
+            ) from None
+        yield BadRecord(
+            f"{path.name}#entry{count + 1}", f"HAR ends in malformed JSON: {_parser_error(exc)}"
+        )
         return
     if count == 0:
         fh.seek(0)
         if not _has_har_log(fh):
             raise InputError(f"{path}: neither HAR 1.2 (no log.entries) nor JSON lines")
+
+
+def _parser_error(exc: Exception) -> str:
+    """The parser's first line only: the lines after it quote the input, which may hold a key."""
+    first = str(exc).strip().splitlines()
+    return first[0].rstrip(".:") if first else type(exc).__name__
 
 
 def _has_har_log(fh: BinaryIO) -> bool:

@@ -11,6 +11,7 @@ from typing import Any
 
 from remixcheck.errors import InputError
 from remixcheck.findings import Finding
+from remixcheck.redact import redact
 
 SCHEMA_ID = "remixcheck/results"
 SCHEMA_VERSION = 1
@@ -142,30 +143,15 @@ class RunResult:
         }
 
 
-def scrub(value: Any, secrets: Iterable[str]) -> Any:
-    """A copy of a JSON-like value with every secret replaced, wherever a server echoed it."""
-    needles = [s for s in secrets if s and len(s) >= 4]
-    if not needles:
-        return value
-
-    def walk(v: Any) -> Any:
-        if isinstance(v, str):
-            for s in needles:
-                if s in v:
-                    v = v.replace(s, "<redacted>")
-            return v
-        if isinstance(v, dict):
-            return {walk(k): walk(x) for k, x in v.items()}
-        if isinstance(v, (list, tuple)):
-            return [walk(x) for x in v]
-        return v
-
-    return walk(value)
+def scrub(value: Any, secrets: Iterable[str | None]) -> Any:
+    """A copy of a JSON-like value without any form of these (or any registered) keys."""
+    return redact(value, secrets)
 
 
 def write_json(data: dict[str, Any], path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
+    data = redact(data)  # callers scrub already; a key registered since must not slip through
     tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
     tmp.replace(path)
     return path

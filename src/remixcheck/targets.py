@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from remixcheck import vendors
+from remixcheck import keys, redact, vendors
 from remixcheck.errors import UsageError
 from remixcheck.transport import is_loopback
-
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 @dataclass(slots=True)
@@ -27,6 +23,9 @@ class Target:
     video_id: str | None = None
     max_billable: int | None = None  # None: unlimited
     emulated: bool = False
+
+    def __post_init__(self) -> None:
+        redact.register(self.api_key)  # however the target was made, its key is never printed
 
     @property
     def loopback(self) -> bool:
@@ -63,9 +62,7 @@ def make_target(
     profile = vendors.load(vendor)
     url = check_base_url(base_url, where)
     env = api_key_env or profile.key_env
-    if not _ENV_NAME.match(env):
-        raise UsageError(f"{where}: api key env {env!r} is not an environment variable name")
-    key = os.environ.get(env)
+    key = keys.from_env(env, where)
     if require_key and not key:
         raise UsageError(
             f"target {name}: environment variable {env} is not set (it must hold the API key)"

@@ -17,6 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from remixcheck.redact import redact
 from remixcheck.report.model import (
     FIELD_KINDS,
     FIELD_LABELS,
@@ -134,7 +135,7 @@ def render_html(results: Sequence[Mapping[str, Any]]) -> str:
 
 def write_html(results: Sequence[Mapping[str, Any]], path: Path) -> Path:
     """Render and write the report atomically; returns the path."""
-    page = render_html(results)
+    page = redact(render_html(results))  # the page as written: escaped forms of a key included
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(page, encoding="utf-8")

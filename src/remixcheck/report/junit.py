@@ -7,6 +7,7 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 from remixcheck.quoting import show
+from remixcheck.redact import redact
 
 
 def _text(finding: dict[str, Any]) -> str:
@@ -66,7 +67,7 @@ def build(results: dict[str, Any]) -> ET.Element:
 
 def write_junit(results: dict[str, Any], path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tree = ET.ElementTree(build(results))
+    tree = ET.ElementTree(build(redact(results)))
     ET.indent(tree)
     tree.write(path, encoding="utf-8", xml_declaration=True)
     return path
