@@ -38,6 +38,23 @@ def _remix_then_retrieve(emu: RunningEmulator) -> list[httpx.Response]:
         return [remix, c.get(f"/v1/videos/{remix.json()['id']}")]
 
 
+def _post_raw(emu: RunningEmulator, content: bytes, content_type: str) -> list[httpx.Response]:
+    with _client(emu) as c:
+        url = f"/v1/videos/{emu.source_video_id}/remix"
+        return [c.post(url, content=content, headers={"Content-Type": content_type})]
+
+
+def _put_remix(emu: RunningEmulator) -> list[httpx.Response]:
+    with _client(emu) as c:
+        return [c.put(f"/v1/videos/{emu.source_video_id}/remix", json={"prompt": "snow"})]
+
+
+def _error(r: httpx.Response) -> dict[str, Any]:
+    inner = _json(r).get("error")
+    assert isinstance(inner, dict), r.text
+    return inner
+
+
 # How to send each trigger of faults.TRIGGERS.
 SEND: dict[str, Callable[[RunningEmulator], list[httpx.Response]]] = {
     "remix": lambda e: _remix(e, {"prompt": "snow"}),
@@ -51,6 +68,10 @@ SEND: dict[str, Callable[[RunningEmulator], list[httpx.Response]]] = {
     "remix-no-auth": lambda e: _remix(e, {"prompt": "snow"}, auth=False),
     "remix-pending": lambda e: _remix(e, {"prompt": "snow"}, video_id=e.pending_video_id),
     "retrieve-unknown": lambda e: _get(e, vendors.load(e.vendor).video_id.make("video_nope")),
+    "remix-invalid-type": lambda e: _remix(e, {"prompt": 12345}),
+    "remix-non-object": lambda e: _post_raw(e, b"0", "application/json"),
+    "remix-json-as-text": lambda e: _post_raw(e, b'{"prompt": "snow"}', "text/plain"),
+    "wrong-method": _put_remix,
 }
 
 
@@ -81,6 +102,17 @@ BROKEN: dict[str, Callable[[list[httpx.Response]], bool]] = {
     "accept-unknown-field": lambda rs: rs[0].status_code == 200,
     "ignore-not-completed": lambda rs: rs[0].status_code == 200,
     "progress-decreases": lambda rs: _json(rs[1])["progress"] < _json(rs[0])["progress"],
+    "null-param": lambda rs: "param" in _error(rs[0]) and _error(rs[0])["param"] is None,
+    "status-as-code": lambda rs: _error(rs[0]).get("code") == str(rs[0].status_code),
+    "upstream-json-message": lambda rs: _error(rs[0])["message"].startswith('{"error"'),
+    "foreign-id-in-message": lambda rs: "video_upstream_" in _error(rs[0])["message"],
+    "foreign-remixed-from": lambda rs: (
+        "video_upstream_" in str(_json(rs[1]).get("remixed_from_video_id"))
+    ),
+    "crash-on-non-object": lambda rs: rs[0].status_code == 500,
+    "ignore-content-type": lambda rs: rs[0].status_code == 200,
+    "drop-poll-after": lambda rs: "openai-poll-after-ms" not in rs[0].headers,
+    "framework-405": lambda rs: rs[0].status_code == 405 and "detail" in _json(rs[0]),
     "status-regresses": lambda rs: (
         _json(rs[0])["status"] == "completed" and _json(rs[1])["status"] != "completed"
     ),

@@ -111,6 +111,8 @@ FOUND_BY = [
     ("no-remixed-from", "openai", "fuzz.invariants"),
     ("ignore-not-completed", "bifrost", "fuzz.invariants"),
     ("status-regresses", "apifree", "fuzz.invariants"),
+    # An undeclared method's 405 in a framework's {"detail": ...} is not the error envelope.
+    ("framework-405", "aihubmix", "fuzz.contract"),
 ]
 
 

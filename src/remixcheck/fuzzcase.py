@@ -21,6 +21,7 @@ from typing import Any, TypeGuard
 
 from remixcheck.checks.context import evidence
 from remixcheck.contract import Operation
+from remixcheck.envelope import undeclared_error_findings
 from remixcheck.errors import InputError
 from remixcheck.exchange import Request, decode_json, media_type
 from remixcheck.findings import Finding, Severity, Verdict, worst_verdict
@@ -348,6 +349,18 @@ class Judge:
                     "fuzz.status-conformance" if f.check == "response.status" else "fuzz.contract"
                 )
                 out.findings.append((check, f))
+        framework = undeclared_error_findings(
+            self.validator,
+            op,
+            status,
+            resp.headers,
+            resp.body,
+            raw=resp.body_raw,
+            truncated=resp.truncated,
+        )
+        if framework:
+            out.applies.add("fuzz.contract")
+            out.findings += [("fuzz.contract", f) for f in framework]
         if status >= 500:
             out.findings.append(
                 (

@@ -108,8 +108,19 @@ def register(check: Check) -> Check:
 
 
 # Execution order: the source video first, free negatives, then the billable positives
-# (with the not-completed case right after the first remix), then polling, then compat.
-FAMILY_MODULES = ("source", "negative", "positive", "lifecycle", "compat")
+# (with the not-completed case right after the first remix), what follows from the new job,
+# then polling, then compat; error content last, as it reads every error answer before it.
+FAMILY_MODULES = (
+    "source",
+    "negative",
+    "bodies",
+    "positive",
+    "follow",
+    "headers",
+    "lifecycle",
+    "compat",
+    "errors",
+)
 
 
 def catalogue() -> list[Check]:

@@ -46,3 +46,14 @@ def single_request(expected: tuple[int, ...]) -> Callable[[Context, Check], Chec
         return ctx.result(check, expect_status(ctx, check, sent, expected, spec.operation), [sent])
 
     return run
+
+
+# The origin of a check's own (semantic) findings, as spec findings carry x-remixcheck-origin.
+PUBLISHED, CONVENTION = "openai-published", "remixcheck-convention"
+
+
+def with_origin(findings: list[Finding], origin: str) -> list[Finding]:
+    """The findings, each labelled with where the rule it applies comes from (unless it says)."""
+    from dataclasses import replace
+
+    return [f if f.origin else replace(f, origin=origin) for f in findings]

@@ -77,6 +77,8 @@ class Context:
     polls: list[Sent] = field(default_factory=list)
     poll_outcome: str = ""  # "completed" | "failed" | "deadline" | ""
     observed_videos: list[dict[str, Any]] = field(default_factory=list)
+    # Every error answer of the run, with its operation: the error-content checks read them all.
+    error_responses: list[tuple[str, Sent]] = field(default_factory=list)
 
     # -- ids ---------------------------------------------------------------
 
@@ -140,6 +142,8 @@ class Context:
             self.observed_videos.append(
                 {"operation": spec.operation, "status": sent.status, "body": data}
             )
+        elif sent.status >= 400:
+            self.error_responses.append((spec.operation, sent))
         return sent
 
     def poll_wait(self, sent: Sent) -> float:

@@ -145,7 +145,9 @@ _negative(
 _negative(
     "negative.unsupported-content-type",
     "Unsupported content type",
-    "Remix a real video with a text/plain body.",
-    RequestSpec("POST", REMIX, Body.raw(b"prompt=snowy dawn", "text/plain"), billing=MAY_BILL),
+    "Remix a real video with a valid JSON body labelled text/plain: a server that ignores Content-Type would take it.",
+    RequestSpec(
+        "POST", REMIX, Body.raw(b'{"prompt": "snowy dawn"}', "text/plain"), billing=MAY_BILL
+    ),
     (400, 415),
 )

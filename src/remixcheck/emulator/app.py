@@ -19,7 +19,15 @@ from starlette.routing import Route
 
 from remixcheck import vendors
 from remixcheck.emulator.config import EmulatorConfig
-from remixcheck.emulator.dialects import CREATE, REMIX, REQUEST_TYPES, RETRIEVE, ApiError, Dialect
+from remixcheck.emulator.dialects import (
+    CREATE,
+    FOREIGN_ID,
+    REMIX,
+    REQUEST_TYPES,
+    RETRIEVE,
+    ApiError,
+    Dialect,
+)
 from remixcheck.emulator.state import DEFAULT_MODEL, DEFAULT_SECONDS, EmulatorState, JobView
 
 SECONDS = ("4", "8", "12")
@@ -88,6 +96,10 @@ class Emulator:
         status = exc.status_code if isinstance(exc, HTTPException) else 404
         headers = dict(exc.headers or {}) if isinstance(exc, HTTPException) else {}
         self.state.count(f"{request.method} (no route)", None)
+        if status == 405 and self.config.has("framework-405"):
+            return Response(
+                b'{"detail":"Method Not Allowed"}', 405, headers, media_type="application/json"
+            )
         kind = "method_not_allowed" if status == 405 else "route_not_found"
         return self.error_response(
             ApiError(kind, headers=headers, method=request.method, path=_echo(request.url.path)),
@@ -115,7 +127,7 @@ class Emulator:
         latency_ms = int((time.perf_counter() - call.started) * 1000)
         body = self.dialect.video_body(view, call.operation, latency_ms=latency_ms)
         headers: dict[str, str] = {}
-        if self.profile.poll_after_header:
+        if self.profile.poll_after_header and not self.config.has("drop-poll-after"):
             headers[self.profile.poll_after_header] = str(self.dialect.poll_after_ms())
         return self._json(body, status, headers)
 
@@ -147,8 +159,10 @@ class Emulator:
         body = await self._read_body(request)
         if not body and not media:
             return {}  # no body at all: every required field is missing
-        if media == "application/json":
-            return _parse_json(body)
+        if media == "application/json" or (
+            self.config.has("ignore-content-type") and media != "multipart/form-data"
+        ):
+            return _parse_json(body, crash=self.config.has("crash-on-non-object"))
         if media == "multipart/form-data" and self.dialect.accepts_multipart:
             return await _parse_multipart(request.headers, body, self.config.max_body_bytes)
         raise ApiError(
@@ -318,13 +332,21 @@ class Emulator:
             prompt=prompt,
             size=source.job.size,
             seconds=source.job.seconds,
-            remixed_from=None if self.config.has("no-remixed-from") else source.job.video_id,
+            remixed_from=self._remixed_from(source.job.video_id),
             provider=source.job.provider,
             extra_params=extra,
         )
         if view is None:
             raise ApiError("quota")
         return self.video_response(view, call, 201 if self.config.has("remix-returns-201") else 200)
+
+
+    def _remixed_from(self, source_id: str) -> str | None:
+        if self.config.has("no-remixed-from"):
+            return None
+        if self.config.has("foreign-remixed-from"):
+            return self.profile.video_id.make(FOREIGN_ID)
+        return source_id
 
 
 def create_app(config: EmulatorConfig) -> Starlette:
@@ -344,14 +366,15 @@ def create_app(config: EmulatorConfig) -> Starlette:
     return app
 
 
-def _parse_json(body: bytes) -> dict[str, Any]:
+def _parse_json(body: bytes, *, crash: bool = False) -> dict[str, Any]:
     try:
         data = json.loads(body, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as exc:
         # RecursionError: deeply nested arrays; ValueError covers bad UTF-8 and huge integers too.
         raise ApiError("invalid_json", detail=_echo(str(exc))) from None
     if not isinstance(data, dict):
-        raise ApiError("body_not_object", got=_kind(data))
+        # crash: the handler reads fields off a value it never checked was an object.
+        raise ApiError("server_error" if crash else "body_not_object", got=_kind(data))
     return data
 
 

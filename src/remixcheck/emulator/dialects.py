@@ -6,6 +6,7 @@ Everything vendor-specific about the *shape* of a response lives here; app.py de
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +16,9 @@ from remixcheck.emulator.state import DEFAULT_SIZE, JobView
 from remixcheck.vendors import Profile
 
 CREATE, RETRIEVE, REMIX = "createVideo", "GetVideo", "CreateVideoRemix"
+
+# The upstream id a faulty gateway leaks into error messages and remixed_from_video_id.
+FOREIGN_ID = "video_upstream_7f3a9c2e"
 
 # Bifrost's extra_fields.request_type per operation (maximhq/bifrost core/schemas/bifrost.go).
 REQUEST_TYPES = {CREATE: "video_generation", RETRIEVE: "video_retrieve", REMIX: "video_remix"}
@@ -241,17 +245,25 @@ class Dialect:
                 "prompt_empty": "prompt_missing",
                 "prompt_too_long": "prompt_too_long",
             }.get(err.kind, code)
+        if self.config.has("foreign-id-in-message") and "video_id" in err.fields:
+            # A gateway that decodes its own id and quotes the upstream error names an id
+            # its client never saw.
+            err = ApiError(err.kind, param=err.param, headers=err.headers, **err.fields)
+            err.fields["video_id"] = FOREIGN_ID
         if self.config.has("wrong-error-envelope"):
             return {"message": _fill(template, err)}
         if self.vendor != "bifrost":
-            return {
-                "error": {
-                    "message": _fill(template, err),
-                    "type": type_,
-                    "param": err.param,
-                    "code": code,
-                }
-            }
+            return self._error_content_faults(
+                {
+                    "error": {
+                        "message": _fill(template, err),
+                        "type": type_,
+                        "param": err.param,
+                        "code": code,
+                    }
+                },
+                status,
+            )
         if err.kind in ("prompt_missing", "prompt_empty"):
             # Bifrost's create and remix handlers word the same check differently.
             message = (
@@ -269,13 +281,30 @@ class Dialect:
             extra["request_type"] = request_type
         if provider:
             extra["provider"] = provider
-        return {
-            # Bifrost flags its own failures; validation and upstream errors are not "its" errors.
-            "is_bifrost_error": status >= 500,
-            "status_code": status,
-            "error": inner,
-            "extra_fields": extra,
-        }
+        return self._error_content_faults(
+            {
+                # Bifrost flags its own failures; validation and upstream errors are not "its" errors.
+                "is_bifrost_error": status >= 500,
+                "status_code": status,
+                "error": inner,
+                "extra_fields": extra,
+            },
+            status,
+        )
+
+    def _error_content_faults(self, body: dict[str, Any], status: int) -> dict[str, Any]:
+        """The envelope's shape stays right; what it says goes wrong, as gateways get it wrong."""
+        cfg, inner = self.config, body["error"]
+        if cfg.has("foreign-id-in-message") and FOREIGN_ID not in inner["message"]:
+            inner["message"] += f" (upstream id '{FOREIGN_ID}')"
+        if cfg.has("null-param"):
+            inner["param"] = None
+        if cfg.has("status-as-code"):
+            inner["code"] = str(status)
+        if cfg.has("upstream-json-message"):
+            upstream = {"error": {k: inner.get(k) for k in ("message", "type", "param", "code")}}
+            inner["message"] = json.dumps(upstream)
+        return body
 
     # -- videos ---------------------------------------------------------------
 

@@ -1,0 +1,33 @@
+"""Valid JSON that is not an object: each must get a 4xx with the error envelope, never a 5xx.
+
+A handler that reads fields off the decoded body without checking it is an object crashes
+on `0`, `[1]` or `null`; these three bodies are the smallest that tell.
+"""
+
+from __future__ import annotations
+
+from remixcheck.checks import MAY_BILL, Body, Check, RequestSpec, register
+from remixcheck.checks.common import single_request
+from remixcheck.findings import Severity
+
+BODIES = {"zero": (b"0", "0"), "array": (b"[1]", "[1]"), "null": (b"null", "null")}
+
+for name, (content, shown) in BODIES.items():
+    register(
+        Check(
+            id=f"negative.body-{name}",
+            family="negative",
+            title=f"JSON body {shown}",
+            description=f"Remix a real video with the JSON body {shown}, valid JSON but not an object. Expects 400 with the error envelope.",
+            severity=Severity.ERROR,
+            requests=(
+                RequestSpec(
+                    "POST",
+                    "/videos/{source}/remix",
+                    Body.raw(content, "application/json"),
+                    billing=MAY_BILL,
+                ),
+            ),
+            run=single_request((400,)),
+        )
+    )
