@@ -53,6 +53,14 @@ _NAME = click.option(
     "target_name",
     help="Name of the --base-url target in the output and reports (default: the profile's id).",
 )
+_FORMAT = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: the results (as written to results.json) on stdout; the summary goes to stderr.",
+)
 _READ_TIMEOUT = click.option(
     "--timeout",
     "read_timeout",
@@ -380,6 +388,7 @@ _OUTCOME_STYLE = {
 )
 @_REPORT_DIR
 @_STRICT
+@_FORMAT
 @click.option(
     "--connect-timeout",
     type=click.FloatRange(min=0.1),
@@ -434,6 +443,7 @@ def run(
     check_patterns: tuple[str, ...],
     report_dir: Path,
     strict: bool,
+    fmt: str,
     connect_timeout: float,
     read_timeout: float,
     poll_timeout: float,
@@ -492,14 +502,45 @@ def run(
             require_key=not plan_only,
         )
         if plan_only:
-            _print_plan(runner.plan(chosen, options), chosen)
+            planned = runner.plan(chosen, options)
+            if fmt == "json":
+                import dataclasses
+                import json
+
+                click.echo(json.dumps([dataclasses.asdict(p) for p in planned], indent=2))
+            else:
+                _print_plan(planned, chosen)
             return
         result = _run_with_progress(runner, chosen, options)
         data = runner.public_dict(result, chosen)
-    _print_summary(data)
-    written = _write_outputs(data, report_dir)
-    _console().print("wrote " + ", ".join(str(p) for p in written))
+    _finish(data, report_dir, fmt, "remixcheck run", lambda console: _print_summary(data, console))
     sys.exit(EXIT_FINDINGS if result.failing() else EXIT_OK)
+
+
+def _finish(
+    data: dict[str, Any], report_dir: Path, fmt: str, title: str, summary: Callable[[Any], None]
+) -> None:
+    """Print the summary, write the reports, then the CI conventions: JSON on stdout with
+    --format json (the summary then goes to stderr), a Markdown step summary under GitHub Actions."""
+    import json
+
+    console = _console(stderr=fmt == "json")
+    summary(console)
+    written = _write_outputs(data, report_dir)
+    console.print("wrote " + ", ".join(str(p) for p in written))
+    step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if step_summary:
+        from remixcheck.report.markdown import append_summary
+
+        try:
+            append_summary(Path(step_summary), data, title)
+        except OSError as exc:
+            click.echo(
+                f"remixcheck: warning: cannot append to $GITHUB_STEP_SUMMARY: {exc.strerror or exc}",
+                err=True,
+            )
+    if fmt == "json":
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
 def _choose_targets(
@@ -650,10 +691,11 @@ def _print_plan(planned: list[Any], chosen: list[Any]) -> None:
         )
 
 
-def _print_summary(data: dict[str, Any]) -> None:
+def _print_summary(data: dict[str, Any], console: Any) -> None:
     from rich.table import Table
 
-    console = _console()
+    from remixcheck.report import terminal
+
     targets = data["targets"]
     table = Table(title="conformance", show_lines=False)
     table.add_column("check", no_wrap=True)
@@ -674,6 +716,7 @@ def _print_summary(data: dict[str, Any]) -> None:
             ),
         )
     console.print(table)
+    terminal.print_deviations(console, targets)
     for t in targets:
         counts = t["counts"]
         console.print(
@@ -681,17 +724,7 @@ def _print_summary(data: dict[str, Any]) -> None:
             + ", ".join(f"[{_OUTCOME_STYLE[k]}]{v} {k}[/]" for k, v in counts.items() if v)
             + f"; {t['requests_sent']} requests, {t['billable_sent']} billable"
         )
-        for c in t["checks"]:
-            if c["outcome"] not in ("violation", "error"):
-                continue
-            console.print(
-                f"  [{_OUTCOME_STYLE[c['outcome']]}]{c['outcome']}[/] {c['check']}: {c['reason']}"
-            )
-            for f in [f for f in c["findings"] if f["verdict"] == "violation"][:3]:
-                where = f["pointer"] or f["location"]
-                console.print(f"    {where}: {f['message']}", markup=False)
-            if c["evidence"]:
-                console.print(f"    reproduce: {c['evidence'][-1]['curl'][:400]}", markup=False)
+        terminal.print_failures(console, t, strict=bool(data.get("strict")))
 
 
 def _write_outputs(data: dict[str, Any], report_dir: Path) -> list[Path]:
@@ -767,6 +800,7 @@ def report(results_files: tuple[Path, ...], output: Path) -> None:
 )
 @_REPORT_DIR
 @_STRICT
+@_FORMAT
 @click.option(
     "--unsafe",
     is_flag=True,
@@ -790,6 +824,7 @@ def fuzz(
     seed: int | None,
     report_dir: Path,
     strict: bool,
+    fmt: str,
     unsafe: bool,
     read_timeout: float,
     faults: tuple[str, ...],
@@ -850,9 +885,14 @@ def fuzz(
     cases = _replace_cases(
         fuzzcase, report_dir / "fuzz-cases", fuzzed, secrets_, {t.name for t in chosen}
     )
-    _print_fuzz_summary(data, cases)
-    written = _write_outputs(fuzzcase.merge_results(existing, data), report_dir)
-    _console().print("wrote " + ", ".join(str(p) for p in written))
+    merged = fuzzcase.merge_results(existing, data)
+    _finish(
+        merged,
+        report_dir,
+        fmt,
+        "remixcheck fuzz",
+        lambda console: _print_fuzz_summary(data, cases, console),
+    )
     sys.exit(EXIT_FINDINGS if fuzzed.failing() else EXIT_OK)
 
 
@@ -888,10 +928,11 @@ def _replace_cases(
     }
 
 
-def _print_fuzz_summary(data: dict[str, Any], cases: dict[str, list[Path]]) -> None:
+def _print_fuzz_summary(data: dict[str, Any], cases: dict[str, list[Path]], console: Any) -> None:
     from rich.table import Table
 
-    console = _console()
+    from remixcheck.report import terminal
+
     targets = data["targets"]
     table = Table(title="fuzz", show_lines=False)
     table.add_column("check", no_wrap=True)
@@ -904,6 +945,7 @@ def _print_fuzz_summary(data: dict[str, Any], cases: dict[str, list[Path]]) -> N
             cells.append(f"[{_OUTCOME_STYLE[outcome]}]{outcome}[/]")
         table.add_row(check["check"], *cells)
     console.print(table)
+    terminal.print_deviations(console, targets)
     for t in targets:
         meta = t["fuzz"]
         cap = "unlimited" if meta["max_billable"] is None else str(meta["max_billable"])
@@ -915,18 +957,7 @@ def _print_fuzz_summary(data: dict[str, Any], cases: dict[str, list[Path]]) -> N
             markup=True,
             highlight=False,
         )
-        for c in t["checks"]:
-            if c["outcome"] != "violation":
-                continue
-            console.print(f"  [bold red]violation[/] {c['check']}: {c['reason']}")
-            for f in [f for f in c["findings"] if f["verdict"] == "violation"][:3]:
-                where = f["pointer"] or f["location"]
-                console.print(
-                    f"    {f['operation'] or '-'} {f['status']} {where}: {f['message'][:300]}",
-                    markup=False,
-                )
-            if c["evidence"]:
-                console.print(f"    reproduce: {c['evidence'][0]['curl'][:400]}", markup=False)
+        terminal.print_failures(console, t, strict=bool(data.get("strict")))
         for path in cases.get(t["name"], [])[:5]:
             console.print(f"    replay: remixcheck replay {path}", markup=False)
 
@@ -977,6 +1008,7 @@ def replay(
         f"case {result.case_id}: {request.description}",
         f"  {request.method} {result.base_url}{request.path[:200]} -> {result.judgement.status}"
         f" (expected: {expectation.why})",
+        f"  cause: {expectation.cause}",
     ]
     for check, f in result.judgement.findings:
         if f.severity.value == "info" and not f.deviation:

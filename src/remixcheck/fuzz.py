@@ -479,6 +479,9 @@ def _edge_cases(profile: vendors.Profile, ids: Ids) -> Iterator[Draft]:
     yield remix(Body.raw(b'{"prompt": "snow', "application/json"), "malformed JSON")
     yield remix(Body.raw(b'{"prompt": "\xff\xfe"}', "application/json"), "JSON that is not UTF-8")
     yield remix(Body.raw(b"prompt=snowy dawn", "text/plain"), "text/plain body")
+    yield remix(Body.raw(b'{"prompt": "snowy dawn"}', "text/plain"), "valid JSON labelled text/plain")
+    for raw in (b"0", b"[1]", b"null"):
+        yield remix(Body.raw(raw, "application/json"), f"JSON body {raw.decode()} (not an object)")
     yield remix(ok, "remix of a video that does not exist", to=unknown)
     yield retrieve("retrieve without a key", auth="none")
     yield retrieve("retrieve with a wrong key", auth="invalid")

@@ -201,9 +201,38 @@ class Expectation:
     statuses: tuple[int, ...] = ()  # exact statuses, when the contract names them
     invalid: tuple[Finding, ...] = ()  # why the request is invalid (request findings)
     dialect_gap: bool = False  # valid by the contract, outside what the vendor takes
+    # What is most particular about the request, for naming a failure it caused (a 5xx):
+    # "the JSON body is not an object (0)" rather than the id or key it also carries.
+    cause: str = ""
+
+
+NO_BODY = object()
 
 
 def expect(
+    request: FuzzRequest,
+    operation: Operation | None,
+    request_findings: list[Finding],
+    profile: Profile,
+    body: Any = NO_BODY,
+) -> Expectation:
+    """What the contract calls for, and the cause label of the case, computed once here."""
+    e = _expect(request, operation, request_findings, profile)
+    return replace(e, cause=cause_of(request, e, body))
+
+
+def cause_of(request: FuzzRequest, e: Expectation, body: Any) -> str:
+    """The one label a case's failures go by, in the fuzz summary, its case file and replay."""
+    json_body = (request.content_type or "").split(";")[0].strip().lower() == "application/json"
+    if json_body and body is not NO_BODY and not isinstance(body, dict):
+        return f"the JSON body is not an object ({show(body, 60)})"
+    if e.invalid:
+        first = e.invalid[0]
+        return f"the request is invalid ({first.pointer or first.location}: {show_text(first.message, 120)})"
+    return e.why
+
+
+def _expect(
     request: FuzzRequest,
     operation: Operation | None,
     request_findings: list[Finding],
@@ -331,7 +360,9 @@ class Judge:
                 request.base_path in self.profile.compat_base_paths,
             )
             req_findings = self.validator.check_request(decoded, route)
-        expectation = expect(request, op, req_findings, self.profile)
+        expectation = expect(
+            request, op, req_findings, self.profile, NO_BODY if decoded.body_raw else decoded.body
+        )
         context = self.state.context_for(request.video_id)
         resp = sent.exchange.response
         assert resp is not None
@@ -367,7 +398,7 @@ class Judge:
                     "fuzz.server-error",
                     self._finding(
                         "fuzz.server-error",
-                        f"{expectation.why} got {status}",
+                        f"{expectation.cause} got {status}",
                         request,
                         status,
                         expected="not 5xx",
@@ -910,6 +941,7 @@ def case_record(
             "expected": {
                 "kind": judgement.expectation.kind,
                 "why": judgement.expectation.why,
+                "cause": judgement.expectation.cause,
                 "statuses": list(judgement.expectation.statuses),
             },
             "context": judgement.context,

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from remixcheck.display import server_message
 from remixcheck.errors import InputError
 from remixcheck.findings import Finding
 from remixcheck.redact import redact
@@ -59,17 +60,22 @@ class CheckResult:
     duration_ms: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
+        evidence = [e.to_dict() for e in self.evidence]
         return {
             "check": self.check,
             "family": self.family,
             "title": self.title,
             "outcome": self.outcome.value,
             "reason": self.reason,
+            # What the server itself said on the check's last error answer, for the reader.
+            "server_message": server_message(evidence)
+            if self.outcome in (Outcome.VIOLATION, Outcome.ERROR, Outcome.DEVIATION)
+            else "",
             "deviations": self.deviations,
             "billable": self.billable,
             "duration_ms": round(self.duration_ms, 1),
             "findings": [f.to_dict() for f in self.findings],
-            "evidence": [e.to_dict() for e in self.evidence],
+            "evidence": evidence,
         }
 
 

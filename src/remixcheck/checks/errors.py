@@ -22,6 +22,7 @@ from remixcheck.checks import FREE, MAY_BILL, Body, Check, RequestSpec, register
 from remixcheck.checks.common import CONVENTION, with_origin
 from remixcheck.checks.context import Context, SkipCheck
 from remixcheck.findings import Finding, Severity
+from remixcheck.quoting import show, show_text
 from remixcheck.results import CheckResult
 from remixcheck.transport import Sent
 
@@ -127,7 +128,7 @@ def _param_run(ctx: Context, check: Check) -> CheckResult:
     # Bifrost's envelope makes param optional: leaving it out says nothing wrong.
     optional = ctx.profile.error_envelope != "openai"
     if param != "prompt" and not (optional and "param" not in inner):
-        shown = "absent" if "param" not in inner else json.dumps(param)
+        shown = "absent" if "param" not in inner else show(param)
         findings.append(
             ctx.finding(
                 check,
@@ -166,7 +167,7 @@ def _code(ctx: Context, check: Check, operation: str, sent: Sent) -> list[Findin
     return [
         ctx.finding(
             check,
-            f"error.code is {json.dumps(code)}, the HTTP status as a string, not a machine-readable code",
+            f"error.code is {show(code)}, the HTTP status as a string, not a machine-readable code",
             expected="a machine-readable code (e.g. invalid_value) or null",
             actual=code,
             pointer="/error/code",
@@ -195,7 +196,7 @@ def embedded_json(message: str) -> Any:
     for match in re.finditer(r"\{", message):
         try:
             value, _ = decoder.raw_decode(message, match.start())
-        except ValueError:
+        except (ValueError, RecursionError):
             continue
         if isinstance(value, dict) and value:
             return value
@@ -214,9 +215,9 @@ def _message_json(ctx: Context, check: Check, operation: str, sent: Sent) -> lis
         ctx.finding(
             check,
             "error.message holds another error's JSON (an upstream error passed on as text): "
-            f"{json.dumps(nested)[:160]}",
+            f"{show(nested, 160)}",
             expected="a human-readable message",
-            actual=message[:200],
+            actual=show_text(message),
             pointer="/error/message",
             operation=operation,
             status=sent.status,
@@ -262,7 +263,7 @@ def _message_ids(ctx: Context, check: Check, operation: str, sent: Sent) -> list
     return [
         ctx.finding(
             check,
-            f"error.message names {', '.join(json.dumps(i) for i in ids[:3])}, an id this request "
+            f"error.message names {', '.join(show(i) for i in ids[:3])}, an id this request "
             "never sent (an upstream id leaking through)",
             expected="only ids the client sent",
             actual=ids,

@@ -13,6 +13,7 @@ from remixcheck.checks import FREE, Check, RequestSpec, register
 from remixcheck.checks.common import PUBLISHED, expect_status, with_origin
 from remixcheck.checks.context import Context, SkipCheck
 from remixcheck.findings import Finding, Severity
+from remixcheck.quoting import show
 from remixcheck.results import CheckResult
 from remixcheck.transport import Sent
 
@@ -51,7 +52,7 @@ def run(ctx: Context, check: Check) -> CheckResult:
         findings.append(
             ctx.finding(
                 check,
-                f"{FIELD} is {named!r}, not the id the client remixed ({ctx.source_id!r})",
+                f"{FIELD} is {show(named)}, not the id the client remixed ({show(ctx.source_id)})",
                 expected=ctx.source_id,
                 actual=named,
                 pointer="/" + FIELD,
@@ -66,7 +67,7 @@ def run(ctx: Context, check: Check) -> CheckResult:
         findings.append(
             ctx.finding(
                 check,
-                f"{FIELD} {named!r} cannot be retrieved: GET answered {followed.status}",
+                f"{FIELD} {show(named)} cannot be retrieved: GET answered {followed.status}",
                 expected=200,
                 actual=followed.status,
                 location="status",
@@ -83,7 +84,7 @@ def run(ctx: Context, check: Check) -> CheckResult:
             findings.append(
                 ctx.finding(
                     check,
-                    f"retrieving {named!r} gives a video with id {got!r}",
+                    f"retrieving {show(named)} gives a video with id {show(got)}",
                     expected=named,
                     actual=got,
                     pointer="/id",

@@ -17,7 +17,9 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from remixcheck.display import short_id, short_ids
 from remixcheck.quoting import show
+from remixcheck.report.causes import Cause, group
 
 OUTCOMES = ("pass", "deviation", "violation", "skipped", "error")
 NOT_RUN = "not-run"  # a merged column whose results file has no row for this check
@@ -240,6 +242,7 @@ class Cell:
     exchanges_left_out: int = 0
     exchanges_gap_at: int = -1  # index of the first exchange after the left-out ones
     findings_left_out: int = 0
+    server_message: str = ""  # the server's own words on the check's last error answer
 
     @property
     def anchor(self) -> str:
@@ -414,6 +417,8 @@ class ReportModel:
     outcomes: tuple[str, ...]  # the verdicts that occur, in display order (for the filters)
     totals: Mapping[str, int] = field(default_factory=dict)
     billable_sent: int = 0
+    # Per target (display name): its failing findings grouped by root cause.
+    causes: tuple[tuple[str, tuple[Cause, ...]], ...] = ()
 
     def section(self, kind: str) -> Section:
         for s in self.sections:
@@ -575,7 +580,7 @@ def _finding_view(raw: Mapping[str, Any], vendor: str) -> FindingView:
     return FindingView(
         verdict=_str(raw.get("verdict"), NAME_CLIP) or "violation",
         severity=_str(raw.get("severity"), NAME_CLIP),
-        message=_str(raw.get("message")),
+        message=short_ids(_str(raw.get("message"))),
         where=_str(raw.get("where"), NAME_CLIP),
         location=_str(raw.get("location"), NAME_CLIP),
         pointer=_str(raw.get("pointer"), VALUE_CLIP),
@@ -663,7 +668,7 @@ def _cell(row: int, col: int, raw: Mapping[str, Any] | None, vendor: str, limits
             row, col, NOT_RUN, "this check is not in this target's results file", (), 0, (), (), 0.0
         )
     raw_outcome = raw.get("outcome")
-    reason = _str(raw.get("reason"), REASON_CLIP)
+    reason = short_ids(_str(raw.get("reason"), REASON_CLIP))
     outcome = raw_outcome if isinstance(raw_outcome, str) and raw_outcome in OUTCOMES else "error"
     if outcome != raw_outcome:
         reason = clip(f"unknown outcome {show(raw_outcome)} in the results file", REASON_CLIP)
@@ -698,6 +703,7 @@ def _cell(row: int, col: int, raw: Mapping[str, Any] | None, vendor: str, limits
         exchanges_left_out=left_out,
         exchanges_gap_at=limits.head if left_out else -1,
         findings_left_out=max(0, len(findings) - limits.findings),
+        server_message=short_ids(_str(raw.get("server_message"), REASON_CLIP)),
     )
 
 
@@ -839,7 +845,7 @@ def build_model(results: Sequence[Mapping[str, Any]]) -> ReportModel:
                 api_key_env=clip(api_key_env, NAME_CLIP)
                 if isinstance(api_key_env, str) and api_key_env
                 else None,
-                source_video_id=clip(source_id, VALUE_CLIP)
+                source_video_id=short_id(clip(source_id, VALUE_CLIP))
                 if isinstance(source_id, str) and source_id
                 else None,
                 requests_sent=_int(t.get("requests_sent")),
@@ -915,6 +921,16 @@ def build_model(results: Sequence[Mapping[str, Any]]) -> ReportModel:
         outcomes=outcomes,
         totals=totals,
         billable_sent=sum(t.billable_sent for t in targets),
+        causes=tuple(
+            (target.display_name, tuple(found))
+            for target, (run, t) in zip(targets, raw_targets, strict=True)
+            if (
+                found := group(
+                    [c for c in t.get("checks") or () if isinstance(c, Mapping)],
+                    strict=bool(results[run - 1].get("strict")),
+                )
+            )
+        ),
     )
 
 
