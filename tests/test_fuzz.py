@@ -113,6 +113,8 @@ FOUND_BY = [
     ("status-regresses", "apifree", "fuzz.invariants"),
     # An undeclared method's 405 in a framework's {"detail": ...} is not the error envelope.
     ("framework-405", "aihubmix", "fuzz.contract"),
+    ("crash-on-non-object", "bifrost", "fuzz.server-error"),
+    ("ignore-content-type", "openai", "fuzz.negative-data-rejection"),
 ]
 
 
