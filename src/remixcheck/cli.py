@@ -524,6 +524,9 @@ def _finish(
     --format json (the summary then goes to stderr), a Markdown step summary under GitHub Actions."""
     import json
 
+    from remixcheck.redact import redact
+
+    data = redact(data)  # already scrubbed; these outputs go through the one layer all the same
     console = _console(stderr=fmt == "json")
     summary(console)
     written = _write_outputs(data, report_dir)

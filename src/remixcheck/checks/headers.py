@@ -17,8 +17,10 @@ RETRIEVE_JOB = RequestSpec("GET", "/videos/{remix}", billing=FREE)
 
 
 def expected_headers(profile: Profile) -> tuple[str, ...]:
-    """Response headers of a video job the profile documents, lower-cased."""
+    """Response headers of a video job the profile documents, lower-cased: its polling
+    header and the headers it says pass through (a gateway's `passthrough_headers`)."""
     names = [profile.poll_after_header] if profile.poll_after_header else []
+    names += profile.passthrough_headers
     return tuple(dict.fromkeys(n.lower() for n in names))
 
 
@@ -40,8 +42,13 @@ def run(ctx: Context, check: Check) -> CheckResult:
                 findings.append(
                     ctx.finding(
                         check,
-                        f"header {name} is missing from the {operation} answer: a client cannot "
-                        "honour the server's polling interval",
+                        f"header {name}, which the vendor's profile expects, is missing from the "
+                        f"{operation} answer"
+                        + (
+                            ": a client cannot honour the server's polling interval"
+                            if name == (ctx.profile.poll_after_header or "").lower()
+                            else ""
+                        ),
                         expected=f"{name} header",
                         actual=None,
                         location="header",
