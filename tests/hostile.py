@@ -1,11 +1,19 @@
-"""A deliberately misbehaving HTTP server on loopback, one behaviour per path prefix."""
+"""A deliberately misbehaving HTTP server on loopback, one behaviour per path prefix.
+
+`http://127.0.0.1:PORT/<mode>` is a whole target that misbehaves in one way (MODES), so a
+run or a fuzz against it sees that behaviour on every request.
+"""
 
 from __future__ import annotations
 
+import functools
+import gzip
+import json
 import socket
 import struct
 import threading
 import time
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -64,11 +72,107 @@ def _respond(
     )
 
 
+# Whole-target modes: what every request to http://host:port/<mode>/... gets.
+MODES = (
+    "never",  # accepts the connection, never reads or answers
+    "silent",  # reads the request, then holds the connection without a byte
+    "drip",  # headers, then one body byte every half second, for ever
+    "driphead",  # the status line and headers themselves, one byte every half second
+    "retry0",
+    "retrypast",
+    "retrynan",
+    "retryhuge",
+    "deep",  # 200 with JSON nested 10,000 deep
+    "surrogate",  # 200 with a lone surrogate "\ud800" in a string
+    "gzipgzip",  # Content-Encoding: gzip, gzip; 2 KB on the wire, 1 GB decoded
+    "pollnan",  # a job whose polls say openai-poll-after-ms: nan
+    "badport",  # 307 to a Location with port 99999
+)
+SOURCE_ID = "video_hostile_source"
+_RETRY_AFTER = {
+    "retry0": "0",
+    "retrypast": "Wed, 21 Oct 2015 07:28:00 GMT",
+    "retrynan": "nan",
+    "retryhuge": "999999",
+}
+
+
+@functools.cache
+def gzip_bomb() -> bytes:
+    """1 GiB of zeros, gzipped twice: about 2 KB."""
+    inner = zlib.compressobj(1, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    zero = bytes(1 << 20)
+    parts = [inner.compress(zero) for _ in range(1024)]
+    parts.append(inner.flush())
+    return gzip.compress(b"".join(parts), 9)
+
+
+def _video(video_id: str, status: str, **extra: object) -> bytes:
+    body = {
+        "id": video_id,
+        "object": "video",
+        "model": "sora-2",
+        "status": status,
+        "progress": 100 if status == "completed" else 10,
+        "created_at": 1712698600,
+        "completed_at": 1712698700 if status == "completed" else None,
+        "expires_at": None,
+        "prompt": "hostile",
+        "size": "720x1280",
+        "seconds": "8",
+        "remixed_from_video_id": None,
+        "error": None,
+        **extra,
+    }
+    return json.dumps(body).encode()
+
+
+def _whole_target(mode: str, conn: socket.socket, head: bytes, stop: threading.Event) -> None:
+    method, path = head.split(b" ", 2)[:2]
+    if mode == "never":
+        stop.wait(60)
+    elif mode == "silent":
+        stop.wait(60)
+    elif mode == "drip":
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n")
+        while not stop.wait(0.5):
+            conn.sendall(b" ")
+    elif mode == "driphead":
+        for byte in b"HTTP/1.1 200 OK\r\nX-Drip: " + b"a" * 100_000:
+            if stop.wait(0.5):
+                return
+            conn.sendall(bytes([byte]))
+    elif mode in _RETRY_AFTER:
+        _respond(
+            conn,
+            "429 Too Many Requests",
+            b'{"error": {"message": "slow down", "type": "rate_limit", "param": null, "code": null}}',
+            extra=f"Retry-After: {_RETRY_AFTER[mode]}\r\n",
+        )
+    elif mode == "deep":
+        _respond(conn, "200 OK", b'{"a":' * 10_000 + b"1" + b"}" * 10_000)
+    elif mode == "surrogate":
+        _respond(conn, "200 OK", _video("video_\\ud800", "completed").replace(b"\\\\", b"\\"))
+    elif mode == "gzipgzip":
+        _respond(conn, "200 OK", gzip_bomb(), extra="Content-Encoding: gzip, gzip\r\n")
+    elif mode == "pollnan":
+        video_id = path.decode().rstrip("/").split("/")[-1]
+        if method == b"GET":
+            status = "completed" if video_id == SOURCE_ID else "in_progress"
+            _respond(conn, "200 OK", _video(video_id, status), extra="openai-poll-after-ms: nan\r\n")
+        else:
+            _respond(conn, "200 OK", _video("video_job", "queued"), extra="openai-poll-after-ms: nan\r\n")
+    elif mode == "badport":
+        _respond(conn, "307 Temporary Redirect", b"", extra="Location: http://127.0.0.1:99999/x\r\n")
+
+
 def hostile_handler(redirect_to: str) -> object:
     def handle(conn: socket.socket, head: bytes, stop: threading.Event) -> None:
         path = head.split(b" ", 2)[1].decode()
         mode = path.split("/")[1]
-        if mode == "nonjson":
+        if mode in MODES:
+            _whole_target(mode, conn, head, stop)
+        elif mode == "nonjson":
             _respond(conn, "200 OK", b"<html><body>Welcome to nginx</body></html>", "text/html")
         elif mode == "truncated":
             body = b'{"id": "video_1", "object": "video", "status": "queu'

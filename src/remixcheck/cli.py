@@ -38,7 +38,8 @@ _JOB_SECONDS = click.option(
 )
 _REPORT_DIR = click.option(
     "--report-dir",
-    type=click.Path(path_type=Path, file_okay=False),
+    # Checked (one line, exit 2) by results.check_report_dir before any request is sent.
+    type=click.Path(path_type=Path),
     default=Path("reports"),
     show_default=True,
 )
@@ -67,7 +68,28 @@ _READ_TIMEOUT = click.option(
     type=click.FloatRange(min=0.1),
     default=30.0,
     show_default=True,
-    help="Read timeout, seconds.",
+    help="Seconds for each request as a whole: connect, headers and the whole body.",
+)
+_CONNECT_TIMEOUT = click.option(
+    "--connect-timeout",
+    type=click.FloatRange(min=0.1),
+    default=5.0,
+    show_default=True,
+    help="Seconds.",
+)
+_MAX_RETRY_WAIT = click.option(
+    "--max-retry-wait",
+    type=click.FloatRange(min=0),
+    default=30.0,
+    show_default=True,
+    help="Total seconds to wait on 429 Retry-After, per target; past it a check ends as 'rate limited'.",
+)
+_MAX_BODY_BYTES = click.option(
+    "--max-body-bytes",
+    type=click.IntRange(min=1024),
+    default=1_048_576,
+    show_default=True,
+    help="Response bodies are cut (and reported) beyond this many decoded bytes, at every Content-Encoding layer.",
 )
 
 
@@ -389,14 +411,13 @@ _OUTCOME_STYLE = {
 @_REPORT_DIR
 @_STRICT
 @_FORMAT
-@click.option(
-    "--connect-timeout",
-    type=click.FloatRange(min=0.1),
-    default=5.0,
-    show_default=True,
-    help="Seconds.",
-)
+@_CONNECT_TIMEOUT
 @_READ_TIMEOUT
+@click.option(
+    "--max-time",
+    type=click.FloatRange(min=0.1),
+    help="Seconds for each target, enforced mid-request. Default: --poll-timeout + 10 x --timeout.",
+)
 @click.option(
     "--poll-timeout",
     type=click.FloatRange(min=0),
@@ -412,20 +433,8 @@ _OUTCOME_STYLE = {
     help="Seconds between polls when the server sends no openai-poll-after-ms.",
 )
 @click.option("--rate", type=click.FloatRange(min=0.01), help="Max requests per second per target.")
-@click.option(
-    "--max-retry-wait",
-    type=click.FloatRange(min=0),
-    default=30.0,
-    show_default=True,
-    help="Total seconds to wait on 429 Retry-After, per target.",
-)
-@click.option(
-    "--max-body-bytes",
-    type=click.IntRange(min=1024),
-    default=1_048_576,
-    show_default=True,
-    help="Response bodies are cut (and reported) beyond this.",
-)
+@_MAX_RETRY_WAIT
+@_MAX_BODY_BYTES
 @_FAULT
 @_JOB_SECONDS
 def run(
@@ -446,6 +455,7 @@ def run(
     fmt: str,
     connect_timeout: float,
     read_timeout: float,
+    max_time: float | None,
     poll_timeout: float,
     poll_interval: float,
     rate: float | None,
@@ -456,13 +466,15 @@ def run(
 ) -> None:
     """Run the conformance catalogue against a base URL, config targets, or the bundled emulators.
 
-    Writes results.json, junit.xml and compat.html under --report-dir. Exit 0 when no
-    check ends in violation or error, 1 otherwise, 2 on usage or input errors.
+    Writes results.json, junit.xml and compat.html under --report-dir (fuzz results already
+    there are kept). Exit 0 when no check ends in violation or error and every target proved
+    something, 1 otherwise, 2 on usage or input errors, 130 when interrupted.
     """
     import contextlib
 
-    from remixcheck import runner
+    from remixcheck import runner, stopping
     from remixcheck.checks.context import Settings
+    from remixcheck.results import check_report_dir
     from remixcheck.transport import TransportSettings
 
     options = runner.RunOptions(
@@ -479,10 +491,13 @@ def run(
             poll_interval=min(poll_interval, 0.1) if emulate else poll_interval,
         ),
         strict=strict,
+        max_time=max_time if max_time is not None else poll_timeout + 10 * read_timeout,
     )
     runner.select(
         options.checks
     )  # a pattern that matches nothing is a usage error, before any work
+    if not plan_only:
+        check_report_dir(report_dir)  # before any request: results must have somewhere to go
     with contextlib.ExitStack() as stack:
         chosen = _choose_targets(
             stack,
@@ -511,9 +526,38 @@ def run(
             else:
                 _print_plan(planned, chosen)
             return
-        result = _run_with_progress(runner, chosen, options)
+        with stopping.signals_stop():
+            result = _run_with_progress(runner, chosen, options)
         data = runner.public_dict(result, chosen)
-    _finish(data, report_dir, fmt, "remixcheck run", lambda console: _print_summary(data, console))
+    from remixcheck.results import merge_catalogue
+
+    merged = merge_catalogue(_existing_results(report_dir), data)
+    _finish(
+        merged, report_dir, fmt, "remixcheck run", lambda console: _print_summary(data, console)
+    )
+    _exit(result)
+
+
+def _existing_results(report_dir: Path) -> dict[str, Any] | None:
+    """The results.json already in the report dir, when it is one of ours; else None."""
+    from remixcheck.results import load_results
+
+    path = report_dir / "results.json"
+    if not path.is_file():
+        return None
+    try:
+        return load_results(path)
+    except RemixcheckError:
+        return None  # not ours, or unreadable: replaced, as before
+
+
+def _exit(result: Any) -> None:
+    """Exit code: 130 when interrupted, 1 when failing or nothing was proved, else 0."""
+    from remixcheck import stopping
+
+    if result.interrupted:
+        click.echo("remixcheck: interrupted: partial results written", err=True)
+        sys.exit(stopping.EXIT_INTERRUPTED)
     sys.exit(EXIT_FINDINGS if result.failing() else EXIT_OK)
 
 
@@ -796,7 +840,13 @@ def report(results_files: tuple[Path, ...], output: Path) -> None:
     type=click.IntRange(min=0),
     help="Cap on requests accepted as paid jobs. Default: 0 off loopback (no valid remix or create is sent), unlimited on loopback.",
 )
-@click.option("--max-time", type=click.FloatRange(min=0.1), help="Seconds for each target.")
+@click.option(
+    "--max-time",
+    type=click.FloatRange(min=0.1),
+    default=600.0,
+    show_default=True,
+    help="Seconds for each target, enforced mid-request.",
+)
 @click.option("--rate", type=click.FloatRange(min=0.01), help="Max requests per second.")
 @click.option(
     "--seed", type=click.IntRange(min=0), help="Seed of the run (printed when not given)."
@@ -809,7 +859,10 @@ def report(results_files: tuple[Path, ...], output: Path) -> None:
     is_flag=True,
     help="Off loopback too: send undeclared HTTP methods and hostile ids on POST.",
 )
+@_CONNECT_TIMEOUT
 @_READ_TIMEOUT
+@_MAX_RETRY_WAIT
+@_MAX_BODY_BYTES
 @_FAULT
 @_JOB_SECONDS
 def fuzz(
@@ -829,7 +882,10 @@ def fuzz(
     strict: bool,
     fmt: str,
     unsafe: bool,
+    connect_timeout: float,
     read_timeout: float,
+    max_retry_wait: float,
+    max_body_bytes: int,
     faults: tuple[str, ...],
     job_seconds: float,
 ) -> None:
@@ -839,15 +895,16 @@ def fuzz(
     deviations stay deviations. Adds fuzz.* checks to --report-dir/results.json (next to
     the catalogue results of the same target), junit.xml and compat.html, and keeps each
     failing case in --report-dir/fuzz-cases/ for `remixcheck replay`. Exit 0 when no fuzz
-    check ends in violation, 1 otherwise, 2 on usage or input errors.
+    check ends in violation or error and something was judged, 1 otherwise, 2 on usage or
+    input errors, 130 when interrupted (SIGINT/SIGTERM stop it within a second or two).
     """
     import contextlib
     import logging
     import secrets
 
     from remixcheck import fuzz as fuzzing
-    from remixcheck import fuzzcase
-    from remixcheck.results import load_results
+    from remixcheck import fuzzcase, stopping
+    from remixcheck.results import check_report_dir, load_results
     from remixcheck.transport import TransportSettings
 
     if emulate:
@@ -858,14 +915,21 @@ def fuzz(
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "remixcheck"
     os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(cache / "hypothesis"))
     existing_path = report_dir / "results.json"
-    existing = load_results(existing_path) if existing_path.exists() else None
+    existing = load_results(existing_path) if existing_path.is_file() else None
+    check_report_dir(report_dir)  # before any request: results must have somewhere to go
     options = fuzzing.FuzzOptions(
         max_requests=max_requests,
         max_time=max_time,
         seed=seed if seed is not None else secrets.randbelow(2**31),
         unsafe=unsafe,
         strict=strict,
-        transport=TransportSettings(read_timeout=read_timeout, rate=rate),
+        transport=TransportSettings(
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            rate=rate,
+            max_retry_wait=max_retry_wait,
+            max_body_bytes=max_body_bytes,
+        ),
     )
     with contextlib.ExitStack() as stack:
         chosen = _choose_targets(
@@ -882,7 +946,8 @@ def fuzz(
             faults=faults,
             job_seconds=job_seconds,
         )
-        fuzzed = _fuzz_with_progress(fuzzing, chosen, options)
+        with stopping.signals_stop():
+            fuzzed = _fuzz_with_progress(fuzzing, chosen, options)
     data = fuzzed.public_dict()
     secrets_ = [t.api_key for t in chosen if t.api_key]
     cases = _replace_cases(
@@ -896,7 +961,7 @@ def fuzz(
         "remixcheck fuzz",
         lambda console: _print_fuzz_summary(data, cases, console),
     )
-    sys.exit(EXIT_FINDINGS if fuzzed.failing() else EXIT_OK)
+    _exit(fuzzed.result)
 
 
 def _fuzz_with_progress(fuzzing: Any, chosen: list[Any], options: Any) -> Any:

@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlsplit
 
-from remixcheck import createfields, vendors
+from remixcheck import createfields, stopping, vendors
 from remixcheck.__about__ import __version__
 from remixcheck.checks import Body
 from remixcheck.checks.context import PROMPT, UNKNOWN_NATIVE_ID
@@ -51,9 +51,16 @@ from remixcheck.fuzzcase import (
     exposed,
     send,
 )
-from remixcheck.results import RunResult, TargetResult, scrub
+from remixcheck.results import CheckResult, Outcome, RunResult, TargetResult, scrub
 from remixcheck.targets import Target
-from remixcheck.transport import Transport, TransportError, TransportSettings
+from remixcheck.transport import (
+    Interrupted,
+    OutOfTime,
+    Transport,
+    TransportError,
+    TransportSettings,
+    Unreachable,
+)
 from remixcheck.validate import Validator
 
 if TYPE_CHECKING:
@@ -122,6 +129,7 @@ def run(
     fuzzed = [fuzz_target(t, options, progress) for t in targets]
     result.targets = [f.result for f in fuzzed]
     result.finished_at = _now()
+    result.interrupted = stopping.stopped()
     return FuzzRun(result, fuzzed)
 
 
@@ -204,10 +212,12 @@ def fuzz_target(
     blocked_streams: set[str] = set()
     stop = "generation exhausted"
     broken_off: str | None = None
+    crashed: list[str] = []  # cases whose judging failed inside the tool, one line each
     with Transport(
         target.base_url, target.api_key, target.api_key_env, options.transport
     ) as transport:
         transport.request_limit = options.max_requests
+        transport.deadline = deadline
 
         def one(request: FuzzRequest) -> FuzzRequest | None:
             """Send and judge one request; returns the follow-up its answer calls for."""
@@ -241,6 +251,9 @@ def fuzz_target(
         demand = Demand(options.max_requests)
         for draft in _drafts(contract, profile, ids, options.seed, blocked_streams, demand):
             demand.left = options.max_requests - transport.requests_sent
+            if stopping.stopped():
+                stop = broken_off = stopping.reason()
+                break
             if transport.at_limit():
                 stop = f"--max-requests {options.max_requests} reached"
                 break
@@ -264,12 +277,18 @@ def fuzz_target(
                 follow_up = one(request)
                 while follow_up is not None and not transport.at_limit():
                     follow_up = one(follow_up)
+            except (Interrupted, OutOfTime, Unreachable) as exc:
+                stop = broken_off = str(exc)
+                break
             except TransportError as exc:
                 errors += 1
                 in_a_row += 1
                 if in_a_row >= MAX_TRANSPORT_ERRORS or transport.at_limit():
                     stop = broken_off = f"the target stopped answering: {exc}"
                     break
+                continue
+            except Exception as exc:  # the tool's own fault on one case: the others go on
+                crashed.append(f"case {request.case_id}: {_one_line(exc)}")
                 continue
             in_a_row = 0
         else:
@@ -304,6 +323,16 @@ def fuzz_target(
         max_billable=cap,
         duration_ms=duration_ms,
     )
+    if crashed:
+        result.checks.append(
+            CheckResult(
+                check="fuzz.judging",
+                family="fuzz",
+                title="Every fuzz case could be judged",
+                outcome=Outcome.ERROR,
+                reason=f"internal error in {len(crashed)} case(s), the first: {crashed[0]}",
+            )
+        )
     meta = {
         "seed": options.seed,
         "max_requests": options.max_requests,
@@ -318,6 +347,11 @@ def fuzz_target(
         "failing_cases": [r.id for r in records],
     }
     return TargetFuzz(target, result, records, sent_log, meta)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0][:300]}" if text else type(exc).__name__
 
 
 def _materialize(draft: Draft, aim: Aim, billing_open: bool) -> FuzzRequest | None:
@@ -616,12 +650,24 @@ def _draw(strategy: SearchStrategy[Any], count: int, seed: int) -> list[Any]:
     )
     @hypothesis.given(strategy)
     def collect(case: Any) -> None:
+        if stopping.stopped():
+            raise _Stopped  # ends the draw now; Hypothesis re-raises it (nothing to shrink)
         out.append(case)
 
     # The examples drawn so far stand; the stream ends when a draw yields nothing.
-    with contextlib.suppress(Unsatisfiable, FailedHealthCheck):
+    try:
         collect()
+    except (Unsatisfiable, FailedHealthCheck):
+        pass
+    except BaseException:
+        if not stopping.stopped():
+            raise
+        return []
     return out
+
+
+class _Stopped(Exception):
+    """Raised inside a Hypothesis draw when a stop was requested."""
 
 
 def _from_case(case: Any, op: Operation, origin: str, stream: str, n: int) -> Draft | None:

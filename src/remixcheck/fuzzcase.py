@@ -989,6 +989,7 @@ def merge_results(existing: Mapping[str, Any] | None, new: Mapping[str, Any]) ->
     merged = dict(existing)
     merged["finished_at"] = new.get("finished_at", merged.get("finished_at"))
     merged["strict"] = new.get("strict", merged.get("strict"))
+    merged["interrupted"] = bool(new.get("interrupted"))
     targets = [dict(t) for t in existing.get("targets", [])]
     by_name = {t["name"]: i for i, t in enumerate(targets)}
     for t in new.get("targets", []):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import json
 from collections.abc import Iterable
@@ -95,6 +96,7 @@ class TargetResult:
         default_factory=list
     )  # Video bodies, for the field matrix
     duration_ms: float = 0.0
+    key_refused: str | None = None  # "the server refused the key: 401 ...", once diagnosed
 
     def counts(self) -> dict[str, int]:
         out = {o.value: 0 for o in Outcome}
@@ -115,6 +117,7 @@ class TargetResult:
             "max_billable": self.max_billable,
             "duration_ms": round(self.duration_ms, 1),
             "counts": self.counts(),
+            "key_refused": self.key_refused,
             "checks": [c.to_dict() for c in self.checks],
             "observed_videos": self.observed_videos,
         }
@@ -129,11 +132,15 @@ class RunResult:
     finished_at: str = ""
     strict: bool = False
     targets: list[TargetResult] = field(default_factory=list)
+    interrupted: bool = False  # SIGINT/SIGTERM: the results are partial
 
     def failing(self) -> bool:
-        """True when any check ended in violation or error (deviations too under --strict)."""
+        """True when any check ended in violation or error (deviations too under --strict),
+        or when a target proved nothing (see `proved_nothing`)."""
         bad = {Outcome.VIOLATION, Outcome.ERROR} | ({Outcome.DEVIATION} if self.strict else set())
-        return any(c.outcome in bad for t in self.targets for c in t.checks)
+        return any(c.outcome in bad for t in self.targets for c in t.checks) or any(
+            proved_nothing(t.to_dict()) for t in self.targets
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -144,9 +151,22 @@ class RunResult:
             "started_at": self.started_at,
             "finished_at": self.finished_at,
             "strict": self.strict,
+            "interrupted": self.interrupted,
             "billable_sent": sum(t.billable_sent for t in self.targets),
             "targets": [t.to_dict() for t in self.targets],
         }
+
+
+# Outcomes that say something about the server; a target with none of them proved nothing.
+JUDGED = frozenset({Outcome.PASS.value, Outcome.DEVIATION.value, Outcome.VIOLATION.value})
+
+
+def proved_nothing(target: dict[str, Any]) -> bool:
+    """A target whose every check was skipped or ended in error, or whose key was refused:
+    a run like that must not pass for conformant."""
+    if target.get("key_refused"):
+        return True
+    return not any(c.get("outcome") in JUDGED for c in target.get("checks", []))
 
 
 def scrub(value: Any, secrets: Iterable[str | None]) -> Any:
@@ -155,12 +175,91 @@ def scrub(value: Any, secrets: Iterable[str | None]) -> Any:
 
 
 def write_json(data: dict[str, Any], path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
+    """Write atomically: a reader sees the old file or the new one, and no temporary is left."""
     data = redact(data)  # callers scrub already; a key registered since must not slip through
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
-    tmp.replace(path)
+    try:
+        text = json.dumps(data, indent=2, ensure_ascii=False, default=str).encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate somewhere: ASCII escapes are still JSON
+        text = json.dumps(data, indent=2, ensure_ascii=True, default=str).encode("ascii")
+    write_atomic(text, path)
     return path
+
+
+def write_atomic(content: bytes, path: Path) -> None:
+    import os
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+OUTPUT_NAMES = ("results.json", "junit.xml", "compat.html")
+
+
+def check_report_dir(report_dir: Path) -> None:
+    """Fail before any request is sent when the results could not be written there."""
+    import os
+    import tempfile
+
+    if report_dir.exists() and not report_dir.is_dir():
+        raise InputError(f"--report-dir {report_dir} is not a directory")
+    for name in OUTPUT_NAMES:
+        if (report_dir / name).is_dir():
+            raise InputError(f"--report-dir {report_dir}: {name} there is a directory")
+    try:
+        report_dir.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".remixcheck-probe.", dir=report_dir)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise InputError(
+            f"--report-dir {report_dir} is not writable: {exc.strerror or exc}"
+        ) from None
+
+
+def merge_catalogue(existing: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
+    """A run's results laid over an existing results.json of the same contract.
+
+    The reverse of the fuzz merge: a target of the same name gets this run's catalogue
+    checks and keeps its fuzz checks (and their request counts); other targets are kept.
+    A results file of another contract is replaced.
+    """
+    if existing is None or existing.get("spec") != new.get("spec"):
+        return new
+    merged = dict(new)
+    targets = [dict(t) for t in new.get("targets", [])]
+    names = {t["name"] for t in targets}
+    by_name = {t.get("name"): t for t in existing.get("targets", [])}
+    for t in targets:
+        old = by_name.get(t["name"])
+        fuzz = old.get("fuzz") if isinstance(old, dict) else None
+        if not fuzz:
+            continue
+        t["checks"] = list(t["checks"]) + [
+            c for c in old.get("checks", []) if c.get("family") == FUZZ_FAMILY
+        ]
+        for key in ("requests_sent", "billable_sent"):
+            t[key] = int(t.get(key, 0)) + int(fuzz.get(key, 0))
+        t["fuzz"] = fuzz
+        t["counts"] = {
+            o.value: sum(1 for c in t["checks"] if c.get("outcome") == o.value) for o in Outcome
+        }
+    # A target this run did not visit stays only for its fuzz results (the reason to merge).
+    kept = [t for t in existing.get("targets", []) if t.get("name") not in names and t.get("fuzz")]
+    merged["targets"] = kept + targets
+    merged["billable_sent"] = sum(int(t.get("billable_sent", 0)) for t in merged["targets"])
+    return merged
+
+
+FUZZ_FAMILY = "fuzz"
 
 
 def load_versioned(path: Path, schema_id: str, version: int, what: str) -> dict[str, Any]:

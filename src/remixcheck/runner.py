@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from remixcheck import vendors
+from remixcheck import stopping, vendors
 from remixcheck.__about__ import __version__
-from remixcheck.checks import FREE, Check, catalogue
+from remixcheck.checks import FREE, Check, catalogue, with_prerequisites
 from remixcheck.checks.context import (
     UNKNOWN_NATIVE_ID,
     Budget,
@@ -26,7 +26,12 @@ from remixcheck.contract import Contract
 from remixcheck.errors import UsageError
 from remixcheck.results import CheckResult, Outcome, RunResult, TargetResult, scrub
 from remixcheck.targets import Target
-from remixcheck.transport import Transport, TransportError, TransportSettings
+from remixcheck.transport import (
+    Interrupted,
+    Transport,
+    TransportError,
+    TransportSettings,
+)
 from remixcheck.validate import Validator
 
 Progress = Callable[[str, CheckResult], None]
@@ -38,6 +43,7 @@ class RunOptions:
     transport: TransportSettings = field(default_factory=TransportSettings)
     context: Settings = field(default_factory=Settings)
     strict: bool = False
+    max_time: float | None = None  # seconds for each target, enforced mid-request; None: none
 
 
 def select(patterns: Sequence[str]) -> list[Check]:
@@ -71,7 +77,7 @@ def plan(targets: Sequence[Target], options: RunOptions) -> list[PlannedRequest]
         profile = vendors.load(target.vendor)
         budget = Budget(target.max_billable)
         source = target.video_id or "{source}"
-        for check in select(options.checks):
+        for check in with_prerequisites(select(options.checks)):
             reason = check.applies(profile) or ""
             for spec in check.requests:
                 if spec.path == "/videos" and spec.method == "POST" and target.video_id:
@@ -122,44 +128,71 @@ def run_target(
         max_billable=target.max_billable,
     )
     started = time.monotonic()
-    with Transport(
-        target.base_url, target.api_key, target.api_key_env, options.transport
-    ) as transport:
-        ctx = Context(
-            profile=profile,
-            validator=validator,
-            transport=transport,
-            budget=budget if budget is not None else Budget(target.max_billable),
-            settings=options.context,
-            source_id=target.video_id,
+    try:
+        with Transport(
+            target.base_url, target.api_key, target.api_key_env, options.transport
+        ) as transport:
+            if options.max_time is not None:
+                transport.deadline = started + options.max_time
+            ctx = Context(
+                profile=profile,
+                validator=validator,
+                transport=transport,
+                budget=budget if budget is not None else Budget(target.max_billable),
+                settings=options.context,
+                source_id=target.video_id,
+            )
+            for check in with_prerequisites(select(options.checks)):
+                outcome = _run_check(ctx, check)
+                result.checks.append(outcome)
+                if progress is not None:
+                    progress(target.name, outcome)
+            result.source_video_id = ctx.source_id or target.video_id
+            result.requests_sent = transport.requests_sent
+            result.billable_sent = ctx.budget.sent
+            result.observed_videos = ctx.observed_videos
+            result.key_refused = ctx.key_refused
+    except Exception as exc:  # the tool's own fault: this target ends in error, others go on
+        result.checks.append(
+            CheckResult(
+                check="target",
+                family="target",
+                title="The target could be run",
+                outcome=Outcome.ERROR,
+                reason=f"internal error: {one_line(exc)}",
+            )
         )
-        for check in select(options.checks):
-            outcome = _run_check(ctx, check)
-            result.checks.append(outcome)
-            if progress is not None:
-                progress(target.name, outcome)
-        result.source_video_id = ctx.source_id or target.video_id
-        result.requests_sent = transport.requests_sent
-        result.billable_sent = ctx.budget.sent
-        result.observed_videos = ctx.observed_videos
     result.duration_ms = (time.monotonic() - started) * 1000
     return result
 
 
 def _run_check(ctx: Context, check: Check) -> CheckResult:
+    """Run one check; whatever happens inside ends this check only, with one line."""
     started = time.monotonic()
     reason = check.applies(ctx.profile)
     if reason:
         result = _ended(check, Outcome.SKIPPED, reason)
     else:
         try:
+            if stopping.stopped():
+                raise Interrupted(stopping.reason())
+            ctx.transport.check_open()
+            ctx.check_key(check)
             result = check.run(ctx, check)
         except SkipCheck as exc:
             result = _ended(check, Outcome.SKIPPED, str(exc))
         except (TransportError, ErrorCheck) as exc:
             result = _ended(check, Outcome.ERROR, str(exc))
+        except Exception as exc:
+            result = _ended(check, Outcome.ERROR, f"internal error: {one_line(exc)}")
     result.duration_ms = (time.monotonic() - started) * 1000
     return result
+
+
+def one_line(exc: BaseException) -> str:
+    """An unexpected exception as one line: its type and the first line of its message."""
+    text = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def _ended(check: Check, outcome: Outcome, reason: str) -> CheckResult:
@@ -185,6 +218,7 @@ def run(
     ) as pool:
         result.targets = list(pool.map(lambda t: run_target(t, options, progress), targets))
     result.finished_at = now()
+    result.interrupted = stopping.stopped()
     return result
 
 

@@ -8,6 +8,8 @@ so a run talks to exactly the base URL it was given.
 from __future__ import annotations
 
 import email.utils
+import math
+import re
 import shlex
 import time
 from dataclasses import dataclass, field
@@ -17,8 +19,11 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from remixcheck.__about__ import __version__
-from remixcheck import jsonsafe
+from remixcheck import jsonsafe, stopping
+from remixcheck.bodies import BodyDecoder
 from remixcheck.exchange import Exchange
+from remixcheck.netdeadline import Clock, DeadlineBackend
+from remixcheck.quoting import show
 
 USER_AGENT = f"remixcheck/{__version__}"
 
@@ -26,15 +31,35 @@ USER_AGENT = f"remixcheck/{__version__}"
 @dataclass(frozen=True, slots=True)
 class TransportSettings:
     connect_timeout: float = 5.0
+    # The whole request: connect, headers and the whole body (a drip cannot stretch it).
     read_timeout: float = 30.0
-    max_body_bytes: int = 1_048_576
+    max_body_bytes: int = 1_048_576  # decoded bytes, at every Content-Encoding layer
     rate: float | None = None  # requests per second to one target
     max_retry_wait: float = 30.0  # total seconds a run may wait on 429 Retry-After, per target
     max_redirects: int = 3
+    min_retry_wait: float = 1.0  # floor of a Retry-After wait: "0" or a past date is no loop
+    max_retries: int = 5  # 429 retries of one request
+    max_failures: int = 3  # consecutive transport failures before the target is unreachable
 
 
 class TransportError(Exception):
     """The tool could not complete a request (refused, timed out, reset). Never a violation."""
+
+
+class Unreachable(TransportError):
+    """Consecutive transport failures tripped the circuit breaker: nothing more is sent."""
+
+
+class RateLimited(TransportError):
+    """429 with a wait the Retry-After budget (or the target's deadline) does not cover."""
+
+
+class OutOfTime(TransportError):
+    """The target's deadline (--max-time) passed: nothing more is sent."""
+
+
+class Interrupted(TransportError):
+    """SIGINT or SIGTERM: the run is winding down."""
 
 
 _NOT_DECODED = object()
@@ -90,15 +115,39 @@ class Transport:
         self._last_send = 0.0
         self._waited_429 = 0.0
         self.last_notes: list[str] = []
+        # When the target's time (--max-time) ends, as a time.monotonic() value; None: never.
+        self.deadline: float | None = None
+        self.failures = 0  # consecutive transport failures
+        self.unreachable: str | None = None  # why the breaker tripped
+        self._clock = Clock()
         self._client = httpx.Client(
             timeout=httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout),
             follow_redirects=False,
             trust_env=False,
             headers={"User-Agent": USER_AGENT},
+            transport=_deadline_transport(self._clock),
         )
+        stopping.add_abort_hook(self._clock.abort)
 
     def close(self) -> None:
+        stopping.remove_abort_hook(self._clock.abort)
         self._client.close()
+
+    def time_left(self) -> float:
+        """Seconds until the target's deadline (inf without one)."""
+        return math.inf if self.deadline is None else self.deadline - time.monotonic()
+
+    def check_open(self) -> None:
+        """Raise when nothing more may be sent to this target (stopped, out of time, unreachable)."""
+        if stopping.stopped():
+            raise Interrupted(stopping.reason())
+        if self.unreachable is not None:
+            raise Unreachable(self.unreachable)
+        if self.time_left() <= 0:
+            raise OutOfTime(self._out_of_time())
+
+    def _out_of_time(self) -> str:
+        return f"--max-time reached: the target's time ran out after {self.requests_sent} request(s)"
 
     def __enter__(self) -> Transport:
         return self
@@ -139,7 +188,8 @@ class Transport:
                         f"not retried or followed: request cap {self.request_limit} reached"
                     )
                 break
-            if response.status_code == 429 and self._wait_retry_after(response):
+            if response.status_code == 429:
+                self._wait_retry_after(response, retried)
                 retried += 1
                 continue
             location = response.headers.get("location")
@@ -148,8 +198,12 @@ class Transport:
                 and location
                 and hops < self.settings.max_redirects
             ):
-                target = urljoin(url, location)
-                if _origin(target) != self.origin:
+                target = _join(url, location)
+                if target is None:
+                    notes.append(
+                        f"redirect not followed: Location {show(location)} is not a valid URL"
+                    )
+                elif _origin(target) != self.origin:
                     notes.append(
                         f"redirect to {_origin(target)} not followed: credentials never leave {self.origin}"
                     )
@@ -169,73 +223,115 @@ class Transport:
     def _once(
         self, method: str, url: str, headers: dict[str, str], body: bytes | None
     ) -> tuple[httpx.Response, bool]:
+        self.check_open()
         if self.at_limit():
             raise TransportError(f"request cap {self.request_limit} reached: nothing more is sent")
         self._pace()
+        started = time.monotonic()
+        limit = self.settings.read_timeout
+        self._clock.deadline = min(started + limit, self.deadline or math.inf)
         raw_target = _raw_target(url)
         request = self._client.build_request(
             method, url, headers=headers, content=body, extensions={"target": raw_target}
         )
         try:
-            response = self._client.send(request, stream=True)
-        except httpx.ConnectTimeout:
-            raise TransportError(
-                f"connect timeout: no connection to {self.origin} within {self.settings.connect_timeout:g} s"
-            ) from None
-        except httpx.ConnectError as exc:
-            raise TransportError(f"cannot connect to {self.origin}: {_short(exc)}") from None
-        except httpx.TimeoutException:
-            raise TransportError(
-                f"timeout: no response from {self.origin} within {self.settings.read_timeout:g} s"
-            ) from None
+            try:
+                response = self._client.send(request, stream=True)
+            finally:
+                self.requests_sent += 1
+            try:
+                decoded = self._read_body(response)
+            finally:
+                response.close()
         except httpx.TransportError as exc:
-            raise TransportError(f"connection to {self.origin} failed: {_short(exc)}") from None
+            raise self._failed(exc, started) from None
         finally:
-            self.requests_sent += 1
-        truncated = False
-        chunks: list[bytes] = []
-        size = 0
+            self._clock.deadline = None
+        self.failures = 0
+        self.last_notes.extend(decoded.notes)
+        response._content = decoded.body  # the (possibly cut) body, so .content works after close
+        return response, decoded.truncated
+
+    def _read_body(self, response: httpx.Response) -> Any:
+        """The body, decoded layer by layer within the cap; a body cut off mid-way is kept."""
+        decoder = BodyDecoder(response.headers.get("content-encoding"), self.settings.max_body_bytes)
+        # Raw bytes are only streamed through, but a body that is mostly padding for the
+        # decompressor must still end: compressed data is never much larger than decoded.
+        raw_cap = 2 * self.settings.max_body_bytes + 65_536
+        raw = 0
         try:
-            for chunk in response.iter_bytes():
-                size += len(chunk)
-                if size > self.settings.max_body_bytes:
-                    keep = self.settings.max_body_bytes - (size - len(chunk))
-                    chunks.append(chunk[:keep])
-                    truncated = True
-                    self.last_notes.append(
-                        f"body cut at --max-body-bytes {self.settings.max_body_bytes}"
-                    )
+            for chunk in response.iter_raw():
+                raw += len(chunk)
+                decoder.feed(chunk)
+                if decoder.full or raw > raw_cap:
+                    decoder.truncated = decoder.truncated or raw > raw_cap
                     break
-                chunks.append(chunk)
         except httpx.TimeoutException:
-            raise TransportError(
-                f"timeout: body from {self.origin} stalled for {self.settings.read_timeout:g} s"
-            ) from None
+            raise
         except httpx.TransportError as exc:
+            if stopping.stopped():
+                raise
             # A body cut off mid-way (peer closed, content-length not met) is evidence about the
             # server, not a tool failure: keep what arrived and let validation judge it.
             self.last_notes.append(f"connection closed before the body ended ({_short(exc)})")
-        finally:
-            response.close()
-        response._content = b"".join(
-            chunks
-        )  # the (possibly cut) body, so .content works after close
-        return response, truncated
+        return decoder.done()
+
+    def _failed(self, exc: httpx.TransportError, started: float) -> TransportError:
+        """The tool's error for a failed request, in words; counts toward the circuit breaker."""
+        if stopping.stopped():
+            return Interrupted(stopping.reason())
+        if self.time_left() <= 0:
+            return OutOfTime(self._out_of_time())
+        took = time.monotonic() - started
+        if isinstance(exc, httpx.ConnectTimeout):
+            error = TransportError(
+                f"connect timeout: no connection to {self.origin} within {self.settings.connect_timeout:g} s"
+            )
+        elif isinstance(exc, httpx.ConnectError):
+            error = TransportError(f"cannot connect to {self.origin}: {_short(exc)}")
+        elif isinstance(exc, httpx.TimeoutException):
+            error = TransportError(
+                f"timeout: no complete response from {self.origin} within --timeout "
+                f"{self.settings.read_timeout:g} s (connect, headers and body; {took:.1f} s spent)"
+            )
+        else:
+            error = TransportError(f"connection to {self.origin} failed: {_short(exc)}")
+        self.failures += 1
+        if self.failures >= self.settings.max_failures:
+            self.unreachable = f"target unreachable: {self.failures} failures in a row, the last: {error}"
+            return Unreachable(self.unreachable)
+        return error
 
     def _pace(self) -> None:
         if self.settings.rate:
             gap = 1.0 / self.settings.rate - (time.monotonic() - self._last_send)
-            if gap > 0:
-                time.sleep(gap)
+            if gap > 0 and not stopping.sleep(min(gap, max(self.time_left(), 0.0))):
+                raise Interrupted(stopping.reason())
         self._last_send = time.monotonic()
 
-    def _wait_retry_after(self, response: httpx.Response) -> bool:
-        wait = retry_after_seconds(response.headers.get("retry-after"))
-        if wait is None or self._waited_429 + wait > self.settings.max_retry_wait:
-            return False
+    def _wait_retry_after(self, response: httpx.Response, retried: int) -> None:
+        """Wait out a 429 within the budget, or raise RateLimited: never a pass, never a loop."""
+        value = response.headers.get("retry-after")
+        asked = retry_after_seconds(value)
+        wait = max(asked if asked is not None else 0.0, self.settings.min_retry_wait)
+        said = f"Retry-After {show(value, 60)}" if value is not None else "no Retry-After"
+        if asked is None and value is not None:
+            said += " (neither delta-seconds nor an HTTP date)"
+        why = ""
+        if retried >= self.settings.max_retries:
+            why = f"still 429 after {retried} retries"
+        elif self._waited_429 + wait > self.settings.max_retry_wait:
+            why = (
+                f"waiting {wait:g} s would pass --max-retry-wait {self.settings.max_retry_wait:g} s"
+                f" ({self._waited_429:g} s already waited)"
+            )
+        elif wait >= self.time_left():
+            why = f"waiting {wait:g} s would pass the target's --max-time"
+        if why:
+            raise RateLimited(f"rate limited: 429 with {said}; {why}")
         self._waited_429 += wait
-        time.sleep(wait)
-        return True
+        if not stopping.sleep(wait):
+            raise Interrupted(stopping.reason())
 
     def curl(
         self,
@@ -274,26 +370,64 @@ def _ansi_c(text: str) -> str:
     return f"'{escaped}'"
 
 
-def retry_after_seconds(value: str | None) -> float | None:
-    """Retry-After as seconds: delta-seconds or an HTTP date; None when absent or unreadable."""
-    if not value:
+_DELTA_SECONDS = re.compile(r"[0-9]{1,10}")
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """Retry-After as seconds, parsed strictly (RFC 9110: delta-seconds or an HTTP date).
+
+    None when absent or neither form ("nan", "-1", "1.5"); a date in the past is 0.
+    """
+    if value is None:
         return None
     value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
+    if _DELTA_SECONDS.fullmatch(value):
+        return float(value)
+    if not value or not value[0].isalpha():  # every HTTP date starts with a day name
+        return None
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    return max(0.0, when.timestamp() - time.time())
+    if when.tzinfo is None:
+        return None  # an HTTP date is always GMT; a date without a zone is not one
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def _join(url: str, location: str) -> str | None:
+    """The absolute URL a Location points to; None when it is not a usable URL (port 99999)."""
+    try:
+        target = urljoin(url, location)
+        parts = urlsplit(target)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    return target
 
 
 def _origin(url: str) -> str:
     parts = urlsplit(url)
-    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme, 0)
+    try:
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme, 0)
+    except ValueError:
+        port = -1  # not a port at all: matches no origin
     return f"{parts.scheme}://{(parts.hostname or '').lower()}:{port}"
+
+
+def _deadline_transport(clock: Clock) -> httpx.HTTPTransport:
+    """httpx's transport on a connection pool whose sockets obey `clock` (see netdeadline)."""
+    import httpcore
+
+    transport = httpx.HTTPTransport(trust_env=False)
+    # httpx takes no network backend, so its pool is swapped for one with ours; the
+    # hostile-server tests fail if a drip or a silent server can outlive --timeout.
+    transport._pool = httpcore.ConnectionPool(
+        ssl_context=httpx.create_ssl_context(trust_env=False),
+        network_backend=DeadlineBackend(clock),
+    )
+    return transport
 
 
 def _raw_target(url: str) -> bytes:

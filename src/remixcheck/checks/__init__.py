@@ -84,6 +84,19 @@ class Check:
     applies: Callable[[Profile], str | None] = field(
         default=lambda _p: None
     )  # a skip reason, or None
+    # Checks whose run leaves state this one reads (a job, its polls); the ids its requests
+    # name ({source}, {remix}) add their own providers, see `prerequisites`.
+    needs: tuple[str, ...] = ()
+
+    @property
+    def prerequisites(self) -> tuple[str, ...]:
+        """Ids of the checks that must run first for this one to have what it needs."""
+        out = list(self.needs)
+        paths = " ".join(r.path for r in self.requests)
+        for placeholder, provider in PROVIDERS.items():
+            if placeholder in paths and provider != self.id and provider not in out:
+                out.append(provider)
+        return tuple(out)
 
     @property
     def billing(self) -> str:
@@ -92,6 +105,29 @@ class Check:
 
 
 REGISTRY: dict[str, Check] = {}
+
+# Which check provides the id each path placeholder stands for.
+PROVIDERS = {
+    "{source}": "source.retrieve",
+    "{bare}": "source.retrieve",
+    "{remix}": "positive.remix-json",
+}
+
+
+def with_prerequisites(chosen: list[Check]) -> list[Check]:
+    """`chosen` plus every check they need (transitively), in registry (execution) order.
+
+    So `--checks 'negative.*'`, `pytest -k` or `--lf` never turn a check that needs a source
+    video into a skip: its provider runs too, and its result is reported like any other.
+    """
+    wanted = {c.id for c in chosen}
+    todo = list(chosen)
+    while todo:
+        for need in todo.pop().prerequisites:
+            if need in REGISTRY and need not in wanted:
+                wanted.add(need)
+                todo.append(REGISTRY[need])
+    return [c for c in catalogue() if c.id in wanted]
 
 
 def register(check: Check) -> Check:

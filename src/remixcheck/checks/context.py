@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from remixcheck import stopping
 from remixcheck.checks import BILLABLE, FREE, Check, RequestSpec
 from remixcheck.findings import Finding, Severity, Verdict, worst_verdict
 from remixcheck.results import CheckResult, Evidence, Outcome
-from remixcheck.transport import Sent, Transport
+from remixcheck.quoting import show
+from remixcheck.transport import Interrupted, Sent, Transport
 from remixcheck.validate import Validator
 from remixcheck.vendors import Profile
 
@@ -19,6 +22,7 @@ TERMINAL = ("completed", "failed")
 # On a remix job these always hold a value, so "omitted because empty" cannot explain their absence.
 MUST_BE_SET = frozenset({"id", "object", "status", "remixed_from_video_id", "prompt", "created_at"})
 BODY_EXCERPT = 4000
+_MILLISECONDS = re.compile(r"[0-9]{1,9}")
 
 
 class SkipCheck(Exception):
@@ -27,6 +31,10 @@ class SkipCheck(Exception):
 
 class ErrorCheck(Exception):
     """The tool could not complete the check for a reason other than transport (e.g. a deadline)."""
+
+
+class KeyRefused(ErrorCheck):
+    """The server refused the run's key: what needs it cannot be judged."""
 
 
 class Budget:
@@ -79,6 +87,30 @@ class Context:
     observed_videos: list[dict[str, Any]] = field(default_factory=list)
     # Every error answer of the run, with its operation: the error-content checks read them all.
     error_responses: list[tuple[str, Sent]] = field(default_factory=list)
+    key_refused: str | None = None  # the one diagnosis, once a 401 answered the key
+    key_accepted: bool = False  # some request with the key was answered other than 401
+    bad_poll_after: list[str] = field(default_factory=list)  # unusable poll-after values seen
+
+    # -- the key -----------------------------------------------------------
+
+    def check_key(self, check: Check) -> None:
+        """A check whose requests need the key does not run once the server refused it."""
+        if self.key_refused and any(r.auth == "valid" for r in check.requests):
+            raise KeyRefused(f"not run: {self.key_refused}")
+
+    def _judge_key(self, spec: RequestSpec, sent: Sent) -> None:
+        if spec.auth != "valid" or self.key_accepted:
+            return
+        if sent.status != 401:
+            self.key_accepted = True
+            return
+        # The first answer to the key is 401: the key is wrong, not every check that uses it.
+        body = sent.json()
+        error = body.get("error") if isinstance(body, dict) else None
+        message = error.get("message") if isinstance(error, dict) else None
+        said = f" {show(message, 120)}" if message is not None else ""
+        self.key_refused = f"the server refused the key: 401{said} (key from ${self.transport.key_env})"
+        raise KeyRefused(self.key_refused)
 
     # -- ids ---------------------------------------------------------------
 
@@ -136,6 +168,7 @@ class Context:
             invalid_key=invalid_key,
             shell_body=body.shell if body else None,
         )
+        self._judge_key(spec, sent)
         data = sent.json()
         # Every 2xx of these operations is a Video, even one that breaks the contract (no `object`).
         if isinstance(data, dict) and 200 <= sent.status < 300:
@@ -147,12 +180,15 @@ class Context:
         return sent
 
     def poll_wait(self, sent: Sent) -> float:
+        """The wait the server asks for (openai-poll-after-ms), parsed strictly and clamped."""
         header = self.profile.poll_after_header
         value = sent.headers.get(header.lower()) if header else None
-        try:
-            wait = float(value) / 1000.0 if value is not None else self.settings.poll_interval
-        except ValueError:
-            wait = self.settings.poll_interval
+        wait = self.settings.poll_interval
+        if value is not None:
+            if _MILLISECONDS.fullmatch(value.strip()):
+                wait = int(value.strip()) / 1000.0
+            elif len(self.bad_poll_after) < 5:
+                self.bad_poll_after.append(value)  # lifecycle.polls-valid reports it
         return min(max(wait, 0.0), self.settings.max_poll_interval)
 
     def poll(
@@ -169,9 +205,10 @@ class Context:
             if status in until or not 200 <= sent.status < 300:
                 return polls
             wait = self.poll_wait(sent)
-            if time.monotonic() + wait > end:
+            if time.monotonic() + wait > min(end, time.monotonic() + self.transport.time_left()):
                 return polls
-            time.sleep(wait)
+            if not stopping.sleep(wait):
+                raise Interrupted(stopping.reason())
 
     # -- judging -----------------------------------------------------------
 

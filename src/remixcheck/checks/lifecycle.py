@@ -46,6 +46,21 @@ def _poll_run(ctx: Context, check: Check) -> CheckResult:
     findings: list[Finding] = []
     for sent in ctx.polls:
         findings += expect_status(ctx, check, sent, (200,), "GetVideo")
+    header = ctx.profile.poll_after_header or "poll-after"
+    for value in ctx.bad_poll_after:
+        findings.append(
+            ctx.finding(
+                check,
+                f"{header} {show(value)} is not a whole number of milliseconds;"
+                " polled at --poll-interval instead",
+                expected="milliseconds (digits)",
+                actual=value,
+                location="header",
+                pointer=header.lower(),
+                operation="GetVideo",
+                keyword="format",
+            )
+        )
     return ctx.result(
         check, findings, ctx.polls, reason=f"{len(ctx.polls)} polls, ended {ctx.poll_outcome}"
     )
@@ -82,6 +97,7 @@ def _judged(
             severity=Severity.ERROR,
             requests=(),
             run=run,
+            needs=("lifecycle.polls-valid",),
         )
     )
 

@@ -136,6 +136,7 @@ register(
         severity=Severity.ERROR,
         requests=(),
         run=_parity,
+        needs=("positive.remix-json", "positive.remix-multipart"),
     )
 )
 
@@ -192,6 +193,7 @@ def _invariant(
             severity=Severity.ERROR,
             requests=(),
             run=run,
+            needs=("positive.remix-json",),
         )
     )
 

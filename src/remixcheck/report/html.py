@@ -135,9 +135,8 @@ def render_html(results: Sequence[Mapping[str, Any]]) -> str:
 
 def write_html(results: Sequence[Mapping[str, Any]], path: Path) -> Path:
     """Render and write the report atomically; returns the path."""
+    from remixcheck.results import write_atomic
+
     page = redact(render_html(results))  # the page as written: escaped forms of a key included
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(path)
+    write_atomic(page.encode("utf-8", "backslashreplace"), path)
     return path

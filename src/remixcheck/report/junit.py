@@ -66,8 +66,13 @@ def build(results: dict[str, Any]) -> ET.Element:
 
 
 def write_junit(results: dict[str, Any], path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    import io
+
+    from remixcheck.results import write_atomic
+
     tree = ET.ElementTree(build(redact(results)))
     ET.indent(tree)
-    tree.write(path, encoding="utf-8", xml_declaration=True)
+    buffer = io.BytesIO()
+    tree.write(buffer, encoding="utf-8", xml_declaration=True)
+    write_atomic(buffer.getvalue(), path)
     return path

@@ -1,0 +1,94 @@
+"""One process-wide stop flag, so SIGINT and SIGTERM end a run promptly with its results kept.
+
+A signal does not raise inside the tool (Hypothesis, thread pools and blocking reads each
+swallow or delay a KeyboardInterrupt); it sets this flag and aborts the sockets in flight.
+Every loop of the tool checks the flag between steps and every wait sleeps on it, so a
+run winds down in well under a second and still writes what it has, marked interrupted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+from collections.abc import Callable, Iterator
+
+EXIT_INTERRUPTED = 130
+HARD_EXIT_AFTER = 8.0  # seconds after the signal: the last resort if something ignores the flag
+
+_STOP = threading.Event()
+_abort_hooks: list[Callable[[], None]] = []
+_hooks_lock = threading.Lock()
+_signal_name = ""
+
+
+def stopped() -> bool:
+    return _STOP.is_set()
+
+
+def reason() -> str:
+    return f"interrupted ({_signal_name})" if _signal_name else "interrupted"
+
+
+def sleep(seconds: float) -> bool:
+    """Sleep unless stopped; False when the stop flag cut the sleep short (or was set)."""
+    if seconds <= 0:
+        return not _STOP.is_set()
+    return not _STOP.wait(seconds)
+
+
+def request_stop(name: str = "") -> None:
+    """Set the flag and abort what blocks (sockets in flight); safe from a signal handler."""
+    global _signal_name
+    if name and not _signal_name:
+        _signal_name = name
+    _STOP.set()
+    with _hooks_lock:
+        hooks = list(_abort_hooks)
+    for hook in hooks:
+        with contextlib.suppress(Exception):
+            hook()
+
+
+def add_abort_hook(hook: Callable[[], None]) -> None:
+    """Run `hook` when a stop is requested (e.g. shut a transport's sockets)."""
+    with _hooks_lock:
+        _abort_hooks.append(hook)
+
+
+def remove_abort_hook(hook: Callable[[], None]) -> None:
+    with _hooks_lock:
+        if hook in _abort_hooks:
+            _abort_hooks.remove(hook)
+
+
+@contextlib.contextmanager
+def signals_stop() -> Iterator[None]:
+    """While inside: SIGINT and SIGTERM request a stop instead of raising; a hard exit follows
+    HARD_EXIT_AFTER seconds later if the process has not ended by then."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, _frame: object) -> None:
+        first = not _STOP.is_set()
+        request_stop(signal.Signals(signum).name)
+        if first:
+            timer = threading.Timer(HARD_EXIT_AFTER, os._exit, args=(EXIT_INTERRUPTED,))
+            timer.daemon = True
+            timer.start()
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def reset() -> None:
+    """Clear the flag (tests and the pytest plugin run several sessions in one process)."""
+    global _signal_name
+    _STOP.clear()
+    _signal_name = ""
