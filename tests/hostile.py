@@ -233,13 +233,15 @@ def _listen() -> socket.socket:
 
 
 @contextmanager
-def hostile_servers() -> Iterator[tuple[str, str, Recorder]]:
-    """(hostile base URL, elsewhere base URL, what elsewhere received)."""
+def hostile_servers(seen_hostile: Recorder | None = None) -> Iterator[tuple[str, str, Recorder]]:
+    """(hostile base URL, elsewhere base URL, what elsewhere received); what the hostile
+    server received goes to `seen_hostile` when given."""
     stop = threading.Event()
     elsewhere_sock, hostile_sock = _listen(), _listen()
     elsewhere_url = f"http://127.0.0.1:{elsewhere_sock.getsockname()[1]}"
     hostile_url = f"http://127.0.0.1:{hostile_sock.getsockname()[1]}"
-    seen_elsewhere, seen_hostile = Recorder(), Recorder()
+    seen_elsewhere = Recorder()
+    seen_hostile = seen_hostile if seen_hostile is not None else Recorder()
 
     def ok(conn: socket.socket, head: bytes, stop: threading.Event) -> None:
         _respond(

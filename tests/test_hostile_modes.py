@@ -27,10 +27,13 @@ SHORT = [
 ]  # fmt: skip
 
 
+SEEN_HOSTILE = Recorder()
+
+
 @pytest.fixture(scope="module")
 def servers() -> Iterator[tuple[str, str, Recorder]]:
     gzip_bomb()  # built once, before any timed run
-    with hostile_servers() as s:
+    with hostile_servers(SEEN_HOSTILE) as s:
         yield s
 
 
@@ -138,9 +141,11 @@ def test_a_signal_stops_a_drip_with_partial_results(
     args = _command(command, f"{servers[0]}/drip", reports)
     args[args.index("--timeout") + 1] = "120"  # only the signal can end it early
     args[args.index("--max-time") + 1] = "600"
+    before = len(SEEN_HOSTILE.heads)
     started = time.monotonic()
     proc = _spawn(args, tmp_path)
-    time.sleep(4)  # imports done, a request in flight
+    while len(SEEN_HOSTILE.heads) == before and proc.poll() is None:
+        time.sleep(0.05)  # until a request of this run is in flight
     proc.send_signal(sig)
     ended = _reap(proc, tmp_path, started)
     data = _assert_ended_well(ended, reports, code=130)
