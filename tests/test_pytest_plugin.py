@@ -84,7 +84,13 @@ def test_k_and_deselect_select_what_runs(pytester: pytest.Pytester, tmp_path: Pa
     result.assert_outcomes(passed=3)
     data = json.loads((report.parent / "results.json").read_text(encoding="utf-8"))
     ran = [c["check"] for c in data["targets"][0]["checks"]]
-    assert ran == ["negative.empty-prompt", "negative.missing-prompt", "negative.prompt-too-long"]
+    # The source video the negatives send to is checked first, as their prerequisite.
+    assert ran == [
+        "source.retrieve",
+        "negative.empty-prompt",
+        "negative.missing-prompt",
+        "negative.prompt-too-long",
+    ]
     assert report.read_text(encoding="utf-8").lower().startswith("<!doctype html>")
 
 
@@ -111,6 +117,18 @@ def test_violation_fails_readably_without_the_key(
     )  # type: ignore[union-attr]
     assert "expected status 400" in (failure.get("message") or "") + (failure.text or "")
     assert KEY not in junit.read_text(encoding="utf-8")
+
+
+def test_k_and_lf_never_turn_a_failure_into_a_skip(
+    pytester: pytest.Pytester, faulty_openai: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PLUGIN_TEST_KEY", KEY)
+    no_source = [a for a in _base_url_args(faulty_openai) if "video-id" not in a]
+    first = pytester.runpytest(*no_source, "-k", "empty-prompt and negative")
+    first.assert_outcomes(failed=1)  # the source it needs is created, not skipped for
+    again = pytester.runpytest(*no_source, "--lf")
+    again.assert_outcomes(failed=1)
+    assert "expected status 400, got 200" in again.stdout.str()
 
 
 def test_budget_skip_and_sharing_across_xdist_workers(

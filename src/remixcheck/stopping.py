@@ -86,9 +86,3 @@ def signals_stop() -> Iterator[None]:
         for sig, old in previous.items():
             signal.signal(sig, old)
 
-
-def reset() -> None:
-    """Clear the flag (tests and the pytest plugin run several sessions in one process)."""
-    global _signal_name
-    _STOP.clear()
-    _signal_name = ""
