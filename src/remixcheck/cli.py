@@ -496,8 +496,6 @@ def run(
     runner.select(
         options.checks
     )  # a pattern that matches nothing is a usage error, before any work
-    if not plan_only:
-        check_report_dir(report_dir)  # before any request: results must have somewhere to go
     with contextlib.ExitStack() as stack:
         chosen = _choose_targets(
             stack,
@@ -526,6 +524,7 @@ def run(
             else:
                 _print_plan(planned, chosen)
             return
+        check_report_dir(report_dir)  # before any request: results must have somewhere to go
         with stopping.signals_stop():
             result = _run_with_progress(runner, chosen, options)
         data = runner.public_dict(result, chosen)
@@ -916,7 +915,6 @@ def fuzz(
     os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(cache / "hypothesis"))
     existing_path = report_dir / "results.json"
     existing = load_results(existing_path) if existing_path.is_file() else None
-    check_report_dir(report_dir)  # before any request: results must have somewhere to go
     options = fuzzing.FuzzOptions(
         max_requests=max_requests,
         max_time=max_time,
@@ -946,6 +944,7 @@ def fuzz(
             faults=faults,
             job_seconds=job_seconds,
         )
+        check_report_dir(report_dir)  # before any request: results must have somewhere to go
         with stopping.signals_stop():
             fuzzed = _fuzz_with_progress(fuzzing, chosen, options)
     data = fuzzed.public_dict()
