@@ -781,6 +781,14 @@ def _write_outputs(data: dict[str, Any], report_dir: Path) -> list[Path]:
         write_json(data, report_dir / "results.json"),
         write_junit(data, report_dir / "junit.xml"),
     ]
+    if data.get("interrupted"):
+        # A stop must end the process in a second or two; rendering the page takes about one.
+        click.echo(
+            f"remixcheck: compat.html not written (interrupted); render it with "
+            f"`remixcheck report {report_dir / 'results.json'}`",
+            err=True,
+        )
+        return written
     try:
         from remixcheck.report.html import write_html
     except ImportError:  # pragma: no cover - the HTML report ships with the package

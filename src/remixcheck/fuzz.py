@@ -249,7 +249,19 @@ def fuzz_target(
             return judgement.follow_up
 
         demand = Demand(options.max_requests)
-        for draft in _drafts(contract, profile, ids, options.seed, blocked_streams, demand):
+        drafts = _drafts(contract, profile, ids, options.seed, blocked_streams, demand)
+        while True:
+            try:
+                # Generation is CPU work inside schemathesis and Hypothesis, out of reach of
+                # the checks below: a stop breaks into it (see stopping.interruptible).
+                with stopping.interruptible():
+                    draft = next(drafts, None)
+            except stopping.StopNow:
+                draft = None
+            if draft is None:
+                if transport.at_limit():
+                    stop = f"--max-requests {options.max_requests} reached"
+                break
             demand.left = options.max_requests - transport.requests_sent
             if stopping.stopped():
                 stop = broken_off = stopping.reason()
@@ -291,9 +303,8 @@ def fuzz_target(
                 crashed.append(f"case {request.case_id}: {_one_line(exc)}")
                 continue
             in_a_row = 0
-        else:
-            if transport.at_limit():
-                stop = f"--max-requests {options.max_requests} reached"
+        if stopping.stopped():
+            stop = broken_off = stopping.reason()
         requests_sent = transport.requests_sent
     duration_ms = (time.monotonic() - started) * 1000
     skipped = {}
@@ -659,6 +670,8 @@ def _draw(strategy: SearchStrategy[Any], count: int, seed: int) -> list[Any]:
         collect()
     except (Unsatisfiable, FailedHealthCheck):
         pass
+    except stopping.StopNow:
+        raise
     except BaseException:
         if not stopping.stopped():
             raise

@@ -21,6 +21,34 @@ _STOP = threading.Event()
 _abort_hooks: list[Callable[[], None]] = []
 _hooks_lock = threading.Lock()
 _signal_name = ""
+_STOP_DONE = threading.Event()
+_interruptible = False  # the main thread is in a region a stop may break into (see below)
+NUDGE_EVERY = 0.2  # seconds between re-deliveries of the signal while such a region runs
+
+
+class StopNow(BaseException):
+    """Raised in the main thread inside `interruptible()` when a stop is requested.
+
+    A BaseException, so library code that catches Exception does not hold it back.
+    """
+
+
+@contextlib.contextmanager
+def interruptible() -> Iterator[None]:
+    """Mark CPU-bound library work (Hypothesis generation) that no flag check can reach: a
+    stop raises StopNow inside it. Where something swallows that (Hypothesis's gc callback
+    does), the signal is delivered again every NUDGE_EVERY seconds until it lands."""
+    global _interruptible
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    if _STOP.is_set():
+        raise StopNow
+    _interruptible = True
+    try:
+        yield
+    finally:
+        _interruptible = False
 
 
 def stopped() -> bool:
@@ -71,6 +99,13 @@ def signals_stop() -> Iterator[None]:
         yield
         return
 
+    main_id = threading.main_thread().ident
+
+    def nudge(signum: int) -> None:
+        while _STOP.is_set() and not _STOP_DONE.wait(NUDGE_EVERY):
+            if _interruptible and main_id is not None:
+                signal.pthread_kill(main_id, signum)
+
     def handler(signum: int, _frame: object) -> None:
         first = not _STOP.is_set()
         request_stop(signal.Signals(signum).name)
@@ -78,11 +113,15 @@ def signals_stop() -> Iterator[None]:
             timer = threading.Timer(HARD_EXIT_AFTER, os._exit, args=(EXIT_INTERRUPTED,))
             timer.daemon = True
             timer.start()
+            threading.Thread(target=nudge, args=(signum,), daemon=True).start()
+        if _interruptible:
+            raise StopNow
 
     previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
+        _STOP_DONE.set()  # no more nudges: the work they break into is over
         for sig, old in previous.items():
             signal.signal(sig, old)
 
