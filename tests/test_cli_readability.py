@@ -82,6 +82,8 @@ def test_the_servers_own_message_on_every_failing_check(tmp_path: Path) -> None:
     assert f"server said: {said}" in out.stdout
     [check] = [c for c in _results(tmp_path)["targets"][0]["checks"] if c["outcome"] == "violation"]
     assert check["server_message"] == said
+    junit = (tmp_path / "junit.xml").read_text(encoding="utf-8")
+    assert "server said: 404: No such Video object" in junit
     html = (tmp_path / "compat.html").read_text(encoding="utf-8")
     assert "The server said:" in html
     assert "No such Video object: &#39;video_remixcheck_unknown_000000&#39;." in html

@@ -185,6 +185,8 @@ def _describe(target: str, result: dict[str, Any]) -> str:
         lines.append(
             f"  {f['verdict']}: {where}: {f['message']} (expected {show(f['expected'])}, got {show(f['actual'])}){dev}"
         )
+    if result.get("server_message"):
+        lines.append(f"  server said: {result['server_message']}")
     if result["evidence"]:
         lines.append(f"  reproduce: {result['evidence'][-1]['curl']}")
     return "\n".join(lines)

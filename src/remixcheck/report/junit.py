@@ -39,7 +39,8 @@ def build(results: dict[str, Any]) -> ET.Element:
             outcome = check["outcome"]
             lines = [_text(f) for f in check.get("findings", [])]
             curls = [e["curl"] for e in check.get("evidence", []) if e.get("curl")]
-            detail = "\n".join(lines + ([f"reproduce: {curls[0]}"] if curls else []))
+            said = [f"server said: {check['server_message']}"] if check.get("server_message") else []
+            detail = "\n".join(lines + said + ([f"reproduce: {curls[0]}"] if curls else []))
             if outcome == "violation" or (strict and outcome == "deviation"):
                 failures += 1
                 first = lines[0] if lines else check.get("reason", "")
@@ -48,7 +49,7 @@ def build(results: dict[str, Any]) -> ET.Element:
                 errors += 1
                 ET.SubElement(
                     case, "error", message=check.get("reason", "")[:500], type="error"
-                ).text = check.get("reason", "")
+                ).text = "\n".join([check.get("reason", ""), *said])
             elif outcome == "skipped":
                 skipped += 1
                 ET.SubElement(case, "skipped", message=check.get("reason", "")[:500])
