@@ -157,3 +157,18 @@ def test_short_ids_and_server_message_rules() -> None:
     assert server_message([{"response": {"status": 200, "body": "{}"}}]) == ""
     assert md("a|b <script>") == "a\\|b &lt;script&gt;"
     assert show(None) == "null"
+
+
+def test_plan_as_json_lists_the_new_checks_and_sends_nothing() -> None:
+    out = run_cli("run", "--emulate", "openai", "--plan", "--format", "json")
+    assert out.returncode == 0, out.stderr
+    planned = json.loads(out.stdout)
+    checks = {p["check"] for p in planned}
+    assert {
+        "error-content.param-named",
+        "follow.remixed-from",
+        "negative.body-null",
+        "headers.expected",
+    } <= checks
+    [ctype] = [p for p in planned if p["check"] == "negative.unsupported-content-type"]
+    assert ctype["content_type"] == "text/plain"
