@@ -144,16 +144,17 @@ def register(check: Check) -> Check:
 
 
 # Execution order: the source video first, free negatives, then the billable positives
-# (with the not-completed case right after the first remix), what follows from the new job,
-# then polling, then compat; error content last, as it reads every error answer before it.
+# (with the not-completed case right after the first remix), then polling (nothing may
+# delay the first poll: it must see the job early), what follows from the new job, then
+# compat; error content last, as it reads every error answer before it.
 FAMILY_MODULES = (
     "source",
     "negative",
     "bodies",
     "positive",
+    "lifecycle",
     "follow",
     "headers",
-    "lifecycle",
     "compat",
     "errors",
 )

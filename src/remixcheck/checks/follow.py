@@ -19,7 +19,10 @@ from remixcheck.transport import Sent
 
 FIELD = "remixed_from_video_id"
 RETRIEVE_JOB = RequestSpec(
-    "GET", "/videos/{remix}", billing=FREE, note="only when the remix answer names no source"
+    "GET",
+    "/videos/{remix}",
+    billing=FREE,
+    note="only when neither the remix answer nor a poll names the source",
 )
 RETRIEVE_NAMED = RequestSpec(
     "GET", "/videos/{remixed_from_video_id}", billing=FREE, note="the id the new job names"
@@ -32,6 +35,10 @@ def _named_source(ctx: Context, sent_all: list[Sent]) -> tuple[Any, int | None]:
     if isinstance(body, dict) and body.get(FIELD) is not None:
         return body[FIELD], ctx.sent["remix-json"].status
     # apifree's remix answer documents five fields only: the retrieved job names its source.
+    for poll in reversed(ctx.polls):
+        data = poll.json()
+        if 200 <= poll.status < 300 and isinstance(data, dict) and data.get(FIELD) is not None:
+            return data[FIELD], poll.status
     job = ctx.send(RETRIEVE_JOB)
     sent_all.append(job)
     data = job.json()
