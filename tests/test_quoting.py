@@ -14,7 +14,8 @@ def test_json_syntax_never_python_repr():
     assert show("x") == '"x"'
     assert show({"a": None, "b": [False, 1.5]}) == '{"a": null, "b": [false, 1.5]}'
     assert show(("a", None)) == '["a", null]'
-    assert "None" not in show({"k": None}) and "'" not in show({"k": "v"})
+    assert "None" not in show({"k": None})
+    assert "'" not in show({"k": "v"})
 
 
 def test_long_string_is_capped_with_its_length():
@@ -27,7 +28,8 @@ def test_long_container_is_capped_with_the_length_of_its_json():
     value = {"prompt": "b" * 5000}
     full = json.dumps(value)
     text = show(value, limit=50)
-    assert text.startswith(full[:50]) and text.endswith(f"… ({len(full)} chars)")
+    assert text.startswith(full[:50])
+    assert text.endswith(f"… ({len(full)} chars)")
 
 
 def test_short_values_are_whole_and_limit_is_honoured():

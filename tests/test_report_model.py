@@ -173,6 +173,9 @@ def test_counts_and_scores() -> None:
         check("negative.unknown-video", "violation", findings=[finding()]),
         check("negative.bare-video-id", "skipped", reason="ids are opaque"),
         check("negative.empty-prompt", "error", reason="connection refused"),
+        # neither is a verdict: both stay out of the pass rate
+        check("negative.unknown-field", "info", reason="ignores unknown fields"),
+        check("positive.remix-json", "precondition", reason="source video is queued"),
     ]
     model = build_model([results(target("one", "openai", checks))])
     (t,) = model.targets
@@ -180,7 +183,9 @@ def test_counts_and_scores() -> None:
         "pass": 2,
         "deviation": 1,
         "violation": 1,
+        "info": 1,
         "skipped": 1,
+        "precondition": 1,
         "error": 1,
         NOT_RUN: 0,
     }
@@ -189,7 +194,15 @@ def test_counts_and_scores() -> None:
     assert t.score.compatible_percent == 60
     assert model.totals["violation"] == 1
     assert model.billable_sent == 3
-    assert [b[0] for b in t.bar] == ["pass", "deviation", "violation", "skipped", "error"]
+    assert [b[0] for b in t.bar] == [
+        "pass",
+        "deviation",
+        "violation",
+        "info",
+        "skipped",
+        "precondition",
+        "error",
+    ]
     assert sum(b[2] for b in t.bar) == pytest.approx(100, abs=0.01)
 
 

@@ -42,6 +42,8 @@ def _outcomes(result: Any) -> dict[str, Any]:
     for c in result.checks:
         if c.outcome is Outcome.DEVIATION:
             out[c.check] = {"deviation": c.deviations}
+        elif c.outcome is Outcome.INFO:
+            out[c.check] = {"info": c.fact}
         elif c.outcome is not Outcome.PASS:
             out[c.check] = c.outcome.value
     return out

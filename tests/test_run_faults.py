@@ -25,7 +25,6 @@ CAUGHT_BY: dict[str, str | tuple[str, ...]] = {
     "skip-auth": "negative.missing-auth",
     "accept-empty-prompt": "negative.empty-prompt",
     "accept-long-prompt": "negative.prompt-too-long",
-    "accept-unknown-field": "negative.unknown-field",
     "ignore-not-completed": "negative.remix-not-completed",
     "progress-decreases": "lifecycle.progress-monotonic",
     "status-regresses": "lifecycle.status-forward",

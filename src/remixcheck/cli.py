@@ -232,6 +232,7 @@ def _print_offline(report: Any) -> None:
             "where",
             "pointer",
             "finding",
+            "origin",
             "deviation",
         ):
             table.add_column(col, overflow="fold")
@@ -245,6 +246,7 @@ def _print_offline(report: Any) -> None:
                 f["where"],
                 f["pointer"] or f["location"],
                 f["message"],
+                _origin_text(f).strip(" []"),
                 f["deviation"] or "",
             )
         console.print(table)
@@ -360,9 +362,22 @@ _OUTCOME_STYLE = {
     "pass": "green",
     "deviation": "yellow",
     "violation": "bold red",
+    "info": "cyan",
     "skipped": "dim",
+    "precondition": "magenta",
     "error": "magenta",
 }
+
+
+def _origin_text(item: dict[str, Any]) -> str:
+    """ "[our convention: OpenAI's API answers ...]" for a finding or check dict, or ""."""
+    from remixcheck.origins import LABELS
+
+    origin = item.get("origin")
+    if not origin:
+        return ""
+    why = item.get("origin_why")
+    return f" [{LABELS.get(origin, origin)}{': ' + why if why else ''}]"
 
 
 @main.command()
@@ -696,7 +711,7 @@ def _run_with_progress(runner: Any, chosen: list[Any], options: Any) -> Any:
 
         def advance(target: str, outcome: Any) -> None:
             progress.advance(tasks[target])
-            if outcome.outcome.value in ("violation", "error"):
+            if outcome.outcome.value in ("violation", "error", "precondition"):
                 progress.console.print(
                     f"[{_OUTCOME_STYLE[outcome.outcome.value]}]{outcome.outcome.value}[/] {target} {outcome.check}"
                 )
@@ -1090,7 +1105,8 @@ def replay(
             continue
         where = f.pointer or f.location
         dev = f" [documented: {f.deviation}]" if f.deviation else ""
-        lines.append(f"  {f.verdict.value} {check}: {where}: {f.message[:300]}{dev}")
+        origin = _origin_text({"origin": f.origin, "origin_why": f.origin_why})
+        lines.append(f"  {f.verdict.value} {check}: {where}: {f.message[:300]}{dev}{origin}")
     lines.append("still fails" if result.failing else "passes now")
     for line in scrub(lines, secrets):
         console.print(line, markup=False, highlight=False)

@@ -10,11 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from remixcheck import resources
+from remixcheck import origins, resources
 from remixcheck.errors import SpecError
 
-PUBLISHED = "openai-published"
-CONVENTION = "remixcheck-convention"
+PUBLISHED, CONVENTION = origins.PUBLISHED, origins.CONVENTION
 _METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 
 
@@ -38,6 +37,7 @@ class MediaType:
 class ResponseSpec:
     status_key: str  # "200", "5XX" or "default"
     origin: str
+    why: str | None
     content: Mapping[str, MediaType]
     headers: tuple[str, ...]  # declared header names, lower case
     pointer: str
@@ -52,6 +52,8 @@ class Operation:
     origin: str
     billable: bool
     request_required: bool
+    request_required_origin: tuple[str, str | None]  # (origin, why) of requestBody.required
+    deprecated: bool
     request_content: Mapping[str, MediaType]
     responses: Mapping[str, ResponseSpec]
     pointer: str
@@ -81,6 +83,12 @@ class Contract:
     @property
     def version(self) -> str:
         return str(self.document.get("info", {}).get("version", "?"))
+
+    @property
+    def deprecation(self) -> Mapping[str, Any] | None:
+        """The upstream deprecation note (`info.x-remixcheck-deprecation`), when there is one."""
+        note = self.document.get("info", {}).get("x-remixcheck-deprecation")
+        return note if isinstance(note, Mapping) else None
 
     @classmethod
     def load(cls, path: Path | str | None = None) -> Contract:
@@ -213,6 +221,7 @@ def _index(contract: Contract) -> Iterator[Operation]:
                     origin=resolved.get(
                         "x-remixcheck-origin", op.get("x-remixcheck-origin", PUBLISHED)
                     ),
+                    why=resolved.get("x-remixcheck-why"),
                     content=_media(contract, resolved.get("content", {}), rpointer),
                     headers=tuple(h.lower() for h in resolved.get("headers", {}) or {}),
                     pointer=rpointer,
@@ -231,6 +240,13 @@ def _index(contract: Contract) -> Iterator[Operation]:
                 origin=op.get("x-remixcheck-origin", PUBLISHED),
                 billable=bool(op.get("x-remixcheck-billable", False)),
                 request_required=bool(body and body.get("required", False)),
+                request_required_origin=(
+                    (body or {}).get(
+                        "x-remixcheck-origin", op.get("x-remixcheck-origin", PUBLISHED)
+                    ),
+                    (body or {}).get("x-remixcheck-why"),
+                ),
+                deprecated=bool(op.get("deprecated", False)),
                 request_content=_media(contract, body.get("content", {}), bpointer) if body else {},
                 responses=responses,
                 pointer=pointer,

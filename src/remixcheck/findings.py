@@ -49,7 +49,8 @@ class Finding:
     expected: Any = None
     actual: Any = None
     spec_location: str | None = None
-    origin: str | None = None  # x-remixcheck-origin of the violated part of the spec
+    origin: str | None = None  # origins.PUBLISHED / CONVENTION / OBSERVATION
+    origin_why: str | None = None  # where the rule comes from, in words (x-remixcheck-why)
     deviation: str | None = None
     status: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -25,6 +24,7 @@ from remixcheck.envelope import undeclared_error_findings
 from remixcheck.errors import InputError
 from remixcheck.exchange import Request, decode_json, media_type
 from remixcheck.findings import Finding, Severity, Verdict, worst_verdict
+from remixcheck.origins import CONVENTION, PUBLISHED, WHY_AUTH, WHY_INVALID, WHY_STATUSES
 from remixcheck.quoting import show, show_text
 from remixcheck.results import CheckResult, Evidence, Outcome, load_versioned, scrub, write_json
 from remixcheck.transport import Sent, Transport, TransportSettings
@@ -42,6 +42,8 @@ class FuzzCheck:
     id: str
     title: str
     description: str
+    origin: str = CONVENTION  # where the rule comes from (origins.py), and why
+    why: str = ""
 
 
 FUZZ_CHECKS: tuple[FuzzCheck, ...] = (
@@ -50,49 +52,67 @@ FUZZ_CHECKS: tuple[FuzzCheck, ...] = (
         "Fuzzed responses meet the contract",
         "Every response to a generated request is validated by remixcheck's validation core "
         "(body schema, content type, headers) under the vendor profile.",
+        PUBLISHED,
+        "each finding names the origin of the part of the contract it breaks",
     ),
     FuzzCheck(
         "fuzz.status-conformance",
         "Declared and expected statuses",
         "Every status is declared for its operation, and is the one the case calls for "
         "(404 for an id in the vendor's format that does not exist).",
+        CONVENTION,
+        WHY_STATUSES,
     ),
     FuzzCheck(
         "fuzz.server-error",
         "No server errors",
-        "No generated request, valid or not, gets a 5xx.",
+        "No generated request, valid or not, gets a 5xx (501 Not Implemented for a method "
+        "the server does not implement is HTTP's answer, not a server error).",
+        CONVENTION,
+        "OpenAI's API answers bad input with 4xx; a 5xx says the server failed",
     ),
     FuzzCheck(
         "fuzz.negative-data-rejection",
         "Invalid requests are rejected",
         "A request the contract calls invalid (boundary and non-string prompts, unknown "
-        "fields, wrong content types, hostile ids) gets a 4xx, never a 2xx.",
+        "content types, hostile ids) gets a 4xx, never a 2xx.",
+        CONVENTION,
+        WHY_INVALID,
     ),
     FuzzCheck(
         "fuzz.positive-data-acceptance",
         "Valid requests are accepted",
         "A valid remix of a completed video, a valid create and a retrieve of an existing "
         "video get a 2xx.",
+        PUBLISHED,
+        "OpenAI's document answers valid requests with 200",
     ),
     FuzzCheck(
         "fuzz.ignored-auth",
         "Auth is enforced",
         "A request without a key, or with a wrong one, gets 401.",
+        CONVENTION,
+        WHY_AUTH,
     ),
     FuzzCheck(
         "fuzz.unsupported-method",
         "Undeclared methods are refused",
-        "A method the contract does not declare for a path gets a 4xx "
-        "(sent to loopback targets, or with --unsafe).",
+        "A method the contract does not declare for a path is refused: a 4xx, or 501 Not "
+        "Implemented (405 and 501 are both HTTP's answers; sent to loopback targets, or with --unsafe).",
+        CONVENTION,
+        "HTTP: a server refuses a method it does not allow (405) or implement (501); OpenAI documents neither",
     ),
     FuzzCheck(
         "fuzz.invariants",
         "Jobs keep their invariants",
         "An accepted remix is a new job that names its source and echoes its prompt; a "
         "retrieved job keeps its id and never goes back in status or progress.",
+        PUBLISHED,
+        "the meaning of the Video fields in OpenAI's document; status only moves forward for OpenAI's SDK to poll",
     ),
 )
 CHECK_IDS = tuple(c.id for c in FUZZ_CHECKS)
+_BY_ID = {c.id: c for c in FUZZ_CHECKS}
 
 # Id kinds: which video a request names, which decides what the contract expects of it.
 SOURCE, UNKNOWN, JOB, GENERATED, HOSTILE = "source", "unknown", "job", "generated", "hostile"
@@ -215,9 +235,10 @@ def expect(
     request_findings: list[Finding],
     profile: Profile,
     body: Any = NO_BODY,
+    undeclared: tuple[str, ...] = (),
 ) -> Expectation:
     """What the contract calls for, and the cause label of the case, computed once here."""
-    e = _expect(request, operation, request_findings, profile)
+    e = _expect(request, operation, request_findings, profile, undeclared)
     return replace(e, cause=cause_of(request, e, body))
 
 
@@ -237,7 +258,12 @@ def _expect(
     operation: Operation | None,
     request_findings: list[Finding],
     profile: Profile,
+    undeclared: tuple[str, ...] = (),
 ) -> Expectation:
+    """What the contract calls for. `undeclared`: body fields the operation's schema does not
+    declare; OpenAI's document leaves its bodies open and says nothing of what a server does
+    with them, so such a request may be accepted or refused (a dialect fact, never a verdict).
+    """
     if operation is None:
         return Expectation("method", f"{request.method} is not declared for this path")
     ctype = media_type({"content-type": request.content_type} if request.content_type else {})
@@ -270,6 +296,12 @@ def _expect(
         return Expectation("reject", "the request is invalid", (), invalid, dialect_gap)
     if request.id_kind == UNKNOWN:
         return Expectation("not-found", "the video does not exist", (404,), (), dialect_gap)
+    if undeclared and request.id_kind not in (GENERATED, HOSTILE):
+        return Expectation(
+            "any",
+            f"a body with field(s) OpenAI's document does not declare ({show(list(undeclared[:3]))}): "
+            "accepting and refusing are both faithful",
+        )
     if request.id_kind in (GENERATED, HOSTILE):
         return Expectation("reject", f"the id {show(request.video_id, 80)} names no video")
     if request.id_kind == JOB and request.operation == REMIX_OP:
@@ -361,7 +393,12 @@ class Judge:
             )
             req_findings = self.validator.check_request(decoded, route)
         expectation = expect(
-            request, op, req_findings, self.profile, NO_BODY if decoded.body_raw else decoded.body
+            request,
+            op,
+            req_findings,
+            self.profile,
+            NO_BODY if decoded.body_raw else decoded.body,
+            _undeclared(op, decoded) if op else (),
         )
         context = self.state.context_for(request.video_id)
         resp = sent.exchange.response
@@ -380,6 +417,11 @@ class Judge:
                     "fuzz.status-conformance" if f.check == "response.status" else "fuzz.contract"
                 )
                 out.findings.append((check, f))
+        if status == 501 and op is None:
+            # HTTP's answer to a method the server does not implement (RFC 9110, 15.6.2):
+            # as good a refusal of an undeclared method as 405.
+            out.applies.add("fuzz.unsupported-method")
+            return out
         framework = undeclared_error_findings(
             self.validator,
             op,
@@ -720,6 +762,7 @@ class Judge:
                 pointer=pointer,
                 actual=actual,
             )
+        spec = _BY_ID.get(check)
         return Finding(
             check=check,
             verdict=Verdict.DEVIATION if deviation else Verdict.VIOLATION,
@@ -734,6 +777,8 @@ class Judge:
             actual=status if actual is None and location == "status" else actual,
             deviation=deviation,
             status=status,
+            origin=spec.origin if spec else CONVENTION,
+            origin_why=(spec.why or None) if spec else None,
         )
 
 
@@ -774,6 +819,17 @@ def _decoded(request: Request) -> Request:
     except ValueError:
         return request
     return replace(request, body=fields, body_raw=False)
+
+
+def _undeclared(operation: Operation, request: Request) -> tuple[str, ...]:
+    """Top-level body fields the operation's schema for this content type does not declare."""
+    if request.body_raw or not isinstance(request.body, dict):
+        return ()
+    media = operation.request_content.get(media_type(request.headers) or "")
+    props = media.schema.get("properties") if media is not None else None
+    if not isinstance(props, Mapping):
+        return ()
+    return tuple(sorted(str(k) for k in request.body if k not in props))
 
 
 def _prompt(body: Any) -> str | None:
@@ -894,6 +950,8 @@ class Tally:
                     deviations=sorted({f.deviation for f in findings if f.deviation}),
                     billable=billable,
                     duration_ms=duration_ms,
+                    origin=spec.origin,
+                    origin_why=spec.why or None,
                 )
             )
         return out

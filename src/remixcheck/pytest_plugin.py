@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from remixcheck.origins import label
 from remixcheck.quoting import show
 
 if TYPE_CHECKING:
@@ -160,6 +161,9 @@ class RemixcheckItem(pytest.Item):
             pytest.skip(result["reason"])
         if outcome == "error":
             raise CheckFailed(f"remixcheck could not complete {self.name}: {result['reason']}")
+        if outcome == "precondition":
+            # Not a verdict on the server, but nothing was proven either: fail with the fix.
+            raise CheckFailed(f"precondition for {self.name} not met: {result['reason']}")
         if outcome == "violation" or (outcome == "deviation" and state.strict):
             raise CheckFailed(_describe(parent.spec.name, result))
         if outcome == "deviation":
@@ -174,9 +178,15 @@ class RemixcheckItem(pytest.Item):
         return self.path, None, f"remixcheck {self.nodeid}"
 
 
+def _origin(origin: str | None, why: str | None) -> str:
+    text = label(origin, why)
+    return f"  [origin: {text}]" if text else ""
+
+
 def _describe(target: str, result: dict[str, Any]) -> str:
     reason = f" ({result['reason']})" if result["reason"] else ""
-    lines = [f"{target} / {result['check']}: {result['outcome']}{reason}"]
+    origin = _origin(result.get("origin"), result.get("origin_why"))
+    lines = [f"{target} / {result['check']}: {result['outcome']}{reason}{origin}"]
     for f in result["findings"]:
         if f["verdict"] == "pass":
             continue
@@ -184,6 +194,7 @@ def _describe(target: str, result: dict[str, Any]) -> str:
         dev = f"  [documented: {f['deviation']}]" if f["deviation"] else ""
         lines.append(
             f"  {f['verdict']}: {where}: {f['message']} (expected {show(f['expected'])}, got {show(f['actual'])}){dev}"
+            f"{_origin(f.get('origin'), f.get('origin_why'))}"
         )
     if result.get("server_message"):
         lines.append(f"  server said: {result['server_message']}")
@@ -425,6 +436,7 @@ class ContractChecker:
                 dev = f" [documented: {f.deviation}]" if f.deviation else ""
                 lines.append(
                     f"  {f.where} {f.pointer or f.location}: {f.message} (expected {show(f.expected)}, got {show(f.actual)}){dev}"
+                    f"{_origin(f.origin, f.origin_why)}"
                 )
             raise AssertionError("\n".join(lines))
         return result

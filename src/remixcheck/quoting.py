@@ -38,7 +38,9 @@ def show(value: Any, limit: int = LIMIT) -> str:
 
 def show_text(text: str, limit: int = LIMIT) -> str:
     """Free text (a server's error message) capped like `show`, without adding quotes."""
-    text = text.encode("utf-8", "backslashreplace").decode("utf-8") if _has_surrogates(text) else text
+    text = (
+        text.encode("utf-8", "backslashreplace").decode("utf-8") if _has_surrogates(text) else text
+    )
     if len(text) > limit:
         return f"{text[:limit]}{ELLIPSIS} ({len(text)} chars)"
     return text

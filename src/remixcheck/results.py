@@ -20,13 +20,24 @@ SCHEMA_VERSION = 1
 
 
 class Outcome(enum.StrEnum):
-    """How a check ended. `error` means the tool could not finish it, never that the API broke."""
+    """How a check ended. `error` means the tool could not finish it, never that the API broke.
+
+    `info`: the check observed a dialect fact where no source says what is right (it never
+    fails). `precondition`: the server's state did not let the check judge anything (the
+    source video is not completed, or could not be created); the reason says how to fix it.
+    """
 
     PASS = "pass"
     DEVIATION = "deviation"
     VIOLATION = "violation"
+    INFO = "info"
     SKIPPED = "skipped"
+    PRECONDITION = "precondition"
     ERROR = "error"
+
+
+# Outcomes that make a run fail: a broken contract, or a run that could not judge.
+FAILING = frozenset({Outcome.VIOLATION, Outcome.ERROR, Outcome.PRECONDITION})
 
 
 @dataclass(slots=True)
@@ -59,6 +70,9 @@ class CheckResult:
     deviations: list[str] = field(default_factory=list)
     billable: bool = False
     duration_ms: float = 0.0
+    origin: str | None = None  # origins.PUBLISHED / CONVENTION / OBSERVATION of the rule
+    origin_why: str | None = None
+    fact: str = ""  # the dialect fact an `info` outcome states, e.g. "ignores unknown fields"
 
     def to_dict(self) -> dict[str, Any]:
         evidence = [e.to_dict() for e in self.evidence]
@@ -70,8 +84,12 @@ class CheckResult:
             "reason": self.reason,
             # What the server itself said on the check's last error answer, for the reader.
             "server_message": server_message(evidence)
-            if self.outcome in (Outcome.VIOLATION, Outcome.ERROR, Outcome.DEVIATION)
+            if self.outcome
+            in (Outcome.VIOLATION, Outcome.ERROR, Outcome.DEVIATION, Outcome.PRECONDITION)
             else "",
+            "origin": self.origin,
+            "origin_why": self.origin_why,
+            "fact": self.fact,
             "deviations": self.deviations,
             "billable": self.billable,
             "duration_ms": round(self.duration_ms, 1),
@@ -135,9 +153,9 @@ class RunResult:
     interrupted: bool = False  # SIGINT/SIGTERM: the results are partial
 
     def failing(self) -> bool:
-        """True when any check ended in violation or error (deviations too under --strict),
+        """True when any check ended in violation, error or precondition (deviations too under --strict),
         or when a target proved nothing (see `proved_nothing`)."""
-        bad = {Outcome.VIOLATION, Outcome.ERROR} | ({Outcome.DEVIATION} if self.strict else set())
+        bad = set(FAILING) | ({Outcome.DEVIATION} if self.strict else set())
         return any(c.outcome in bad for t in self.targets for c in t.checks) or any(
             proved_nothing(t.to_dict()) for t in self.targets
         )

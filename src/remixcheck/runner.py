@@ -19,6 +19,7 @@ from remixcheck.checks.context import (
     Budget,
     Context,
     ErrorCheck,
+    PreconditionCheck,
     Settings,
     SkipCheck,
 )
@@ -181,11 +182,15 @@ def _run_check(ctx: Context, check: Check) -> CheckResult:
             result = check.run(ctx, check)
         except SkipCheck as exc:
             result = _ended(check, Outcome.SKIPPED, str(exc))
+        except PreconditionCheck as exc:
+            result = _ended(check, Outcome.PRECONDITION, str(exc))
         except (TransportError, ErrorCheck) as exc:
             result = _ended(check, Outcome.ERROR, str(exc))
         except Exception as exc:
             result = _ended(check, Outcome.ERROR, f"internal error: {one_line(exc)}")
     result.duration_ms = (time.monotonic() - started) * 1000
+    if result.origin is None:
+        result.origin, result.origin_why = check.origin, check.why or None
     return result
 
 

@@ -18,9 +18,17 @@ from urllib.parse import unquote
 import jsonschema_rs
 
 from remixcheck import jsonsafe, vendors
-from remixcheck.contract import CONVENTION, Contract, MediaType, Operation, unixtime_format
+from remixcheck.contract import (
+    CONVENTION,
+    PUBLISHED,
+    Contract,
+    MediaType,
+    Operation,
+    unixtime_format,
+)
 from remixcheck.exchange import Exchange, Request, media_type
 from remixcheck.findings import Finding, Severity, Verdict, worst_verdict
+from remixcheck.origins import OBSERVATION, WHY_PROFILE, WHY_STATUSES
 from remixcheck.quoting import LIMIT, show, show_text
 from remixcheck.vendors import Profile, json_type
 
@@ -52,6 +60,7 @@ class _Compiled:
     validator: Any
     properties: frozenset[str] | None  # declared top-level properties of an object schema
     origin: str | None
+    why: str | None
     pointer: str
 
 
@@ -62,7 +71,7 @@ class Validator:
         self.profile = profile
         self.contract = contract or Contract.load()
         self._compiled: dict[str, _Compiled] = {}
-        self._locations: dict[tuple[Any, ...], tuple[str, str | None]] = {}
+        self._locations: dict[tuple[Any, ...], tuple[str, str | None, str | None]] = {}
         self._explained: dict[tuple[Any, ...], Any] = {}
         for media in self.contract.iter_media_types():
             self._compile(media)
@@ -93,6 +102,7 @@ class Validator:
                 validator=validator,
                 properties=frozenset(props) if isinstance(props, Mapping) else None,
                 origin=media.schema.get("x-remixcheck-origin"),
+                why=media.schema.get("x-remixcheck-why"),
                 pointer=media.schema_pointer,
             )
             self._compiled[media.schema_pointer] = compiled
@@ -164,6 +174,8 @@ class Validator:
                     expected=list(operation.responses),
                     actual=status,
                     spec_location=operation.pointer + "/responses",
+                    origin=CONVENTION if status >= 300 else PUBLISHED,
+                    why=WHY_STATUSES if status >= 300 else None,
                 )
             )
             return out
@@ -185,13 +197,17 @@ class Validator:
                     actual=ctype,
                     spec_location=spec.pointer + "/content",
                     origin=spec.origin,
+                    why=spec.why,
                 )
             )
             # Still judge the body when it is JSON in disguise (text/plain JSON is common).
             media = spec.content.get(JSON)
             if media is None:
                 return out
-        if spec.status_key == "429" and "retry-after" not in headers:
+        retry_after = headers.get("retry-after")
+        if spec.status_key == "429" and retry_after is not None and not _delay_seconds(retry_after):
+            # OpenAI's TooManyRequests response: an integer >= 1, which may be left out
+            # (429s that need the user to act); present, it must be one.
             out.append(
                 self._finding(
                     "response.header",
@@ -200,12 +216,14 @@ class Validator:
                     "retry-after",
                     op,
                     status,
-                    "429 without a Retry-After header",
+                    f"Retry-After is {show(retry_after)}, not an integer >= 1",
                     severity=Severity.WARNING,
-                    expected="Retry-After header",
-                    actual=None,
-                    spec_location=spec.pointer + "/headers",
+                    keyword="minimum",
+                    expected="an integer >= 1",
+                    actual=_capped(retry_after),
+                    spec_location=spec.pointer + "/headers/Retry-After",
                     origin=spec.origin,
+                    why=spec.why,
                 )
             )
         if raw:
@@ -223,12 +241,16 @@ class Validator:
                         expected="a complete body",
                         actual="truncated",
                         spec_location=media.schema_pointer,
+                        origin=OBSERVATION,
+                        why="remixcheck reads at most --max-body-bytes of a body",
                     )
                 )
                 return out
             decoded = jsonsafe.loads(body if body is not None else b"")
             if decoded.problems:
-                out += self._json_problems(decoded, "response", op, status, body, media)
+                out += self._json_problems(
+                    decoded, "response", op, status, body, media, origin=(spec.origin, spec.why)
+                )
                 if not decoded.ok:
                     return out
             body = decoded.value
@@ -254,6 +276,7 @@ class Validator:
                     expected="Bearer <key>",
                     actual=None,
                     spec_location="#/components/securitySchemes/bearerAuth",
+                    origin=PUBLISHED,
                 )
             )
         elif request.auth_scheme.lower() != "bearer":
@@ -269,6 +292,7 @@ class Validator:
                     expected="Bearer",
                     actual=request.auth_scheme,
                     spec_location="#/components/securitySchemes/bearerAuth",
+                    origin=PUBLISHED,
                 )
             )
         elif self.profile.key_prefix and not (request.key_prefix or "").startswith(
@@ -286,6 +310,8 @@ class Validator:
                     severity=Severity.WARNING,
                     expected=self.profile.key_prefix + "...",
                     actual="(redacted)",
+                    origin=CONVENTION,
+                    why=f"{WHY_PROFILE}: {self.profile.name} keys",
                 )
             )
         if route.video_id is not None and not self.profile.video_id.pattern.fullmatch(
@@ -301,7 +327,9 @@ class Validator:
                     None,
                     f"video id {show(route.video_id, 80)} is not in {self.profile.name}'s format (e.g. {self.profile.video_id.example})",
                     expected=self.profile.video_id.pattern.pattern,
-                    actual=route.video_id[:200],
+                    actual=_capped(route.video_id),
+                    origin=CONVENTION,
+                    why=f"{WHY_PROFILE}: {self.profile.name} video ids",
                 )
             )
         if not op.request_content:
@@ -323,6 +351,8 @@ class Validator:
                         expected=list(op.request_content),
                         actual=None,
                         spec_location=op.pointer + "/requestBody",
+                        origin=op.request_required_origin[0],
+                        why=op.request_required_origin[1],
                     )
                 )
             return out
@@ -340,6 +370,7 @@ class Validator:
                     expected=list(op.request_content),
                     actual=ctype,
                     spec_location=op.pointer + "/requestBody/content",
+                    origin=PUBLISHED,
                 )
             )
             return out
@@ -355,6 +386,8 @@ class Validator:
                     f"{self.profile.name} accepts only {', '.join(self.profile.content_types)}",
                     expected=list(self.profile.content_types),
                     actual=ctype,
+                    origin=CONVENTION,
+                    why=f"{WHY_PROFILE}: the content types {self.profile.name} takes",
                 )
             )
         if ctype == MULTIPART:
@@ -374,13 +407,16 @@ class Validator:
                         f"malformed multipart body: {exc}",
                         request.body,
                         media,
+                        origin=(PUBLISHED, None),
                     )
                 )
                 return out
         elif request.body_raw:
             decoded = jsonsafe.loads(body if body is not None else b"")
             if decoded.problems:
-                out += self._json_problems(decoded, "request", opid, None, request.body, media)
+                out += self._json_problems(
+                    decoded, "request", opid, None, request.body, media, origin=(PUBLISHED, None)
+                )
                 if not decoded.ok:
                     return out
             body = decoded.value
@@ -395,6 +431,8 @@ class Validator:
         status: int | None,
         body: Any,
         media: MediaType,
+        *,
+        origin: tuple[str, str | None],
     ) -> list[Finding]:
         """One finding per way a body is not RFC 8259 JSON (see jsonsafe); never an exception."""
         out = []
@@ -415,10 +453,16 @@ class Validator:
                         expected="RFC 8259 JSON",
                         actual=problem.kind,
                         spec_location=media.schema_pointer,
+                        origin=origin[0],
+                        why=origin[1],
                     )
                 )
             else:
-                out.append(self._undecodable(where, op, status, keyword, message, body, media))
+                out.append(
+                    self._undecodable(
+                        where, op, status, keyword, message, body, media, origin=origin
+                    )
+                )
         return out
 
     def _undecodable(
@@ -430,6 +474,8 @@ class Validator:
         message: str,
         body: Any,
         media: MediaType,
+        *,
+        origin: tuple[str, str | None],
     ) -> Finding:
         """The finding for a body that is not the JSON or multipart its content type says."""
         return self._finding(
@@ -444,6 +490,8 @@ class Validator:
             expected="multipart/form-data" if keyword == "multipart" else "RFC 8259 JSON",
             actual=_excerpt(body),
             spec_location=media.schema_pointer,
+            origin=origin[0],
+            why=origin[1],
         )
 
     # -- schema --------------------------------------------------------------
@@ -460,23 +508,27 @@ class Validator:
                 for f in self._error_findings(err, where, op, status, compiled)
             ]
             out += _drop_consequences(errors)
-        if compiled.properties is not None and isinstance(body, dict) and where == "response":
-            for key in body.keys() - compiled.properties:
+        if compiled.properties is not None and isinstance(body, dict):
+            # OpenAI's schemas are open (no additionalProperties): an undeclared field is
+            # allowed, so it is an observation, which a profile may name as its dialect.
+            request = where == "request"
+            for key in sorted(body.keys() - compiled.properties, key=str):
                 out.append(
                     self._finding(
-                        "response.extra-property",
+                        "request.body" if request else "response.extra-property",
                         where,
                         "body",
-                        "/" + _escape(key),
+                        "/" + _escape(str(key)),
                         op,
                         status,
                         f"property {show(key)} is not in the contract (allowed, but a dialect marker)",
                         severity=Severity.INFO,
-                        keyword="properties",
+                        keyword="additionalProperties" if request else "properties",
                         expected=None,
                         actual=json_type(body[key]),
                         spec_location=compiled.pointer + "/properties",
-                        origin=compiled.origin,
+                        origin=OBSERVATION,
+                        why="the schema allows other properties; which ones a server adds marks its dialect",
                     )
                 )
         return out
@@ -487,8 +539,9 @@ class Validator:
         kind = err.kind
         name = type(kind).__name__
         pointer = _pointer(err.instance_path)
-        location, origin = self._locate(tuple(err.schema_path))
-        origin = origin or compiled.origin
+        location, origin, why = self._locate(tuple(err.schema_path))
+        if origin is None:
+            origin, why = compiled.origin, compiled.why
         check = f"{where}.body"
         if name == "AnyOf":
             nested = _best_branch(kind.context, list(err.instance_path))
@@ -519,6 +572,7 @@ class Validator:
                     actual=err.instance,
                     spec_location=location,
                     origin=origin,
+                    why=why,
                 )
             ]
         if name == "Required":
@@ -537,6 +591,7 @@ class Validator:
                     actual="missing",
                     spec_location=location,
                     origin=origin,
+                    why=why,
                 )
             ]
         if name == "AdditionalProperties":
@@ -554,6 +609,7 @@ class Validator:
                     actual=p,
                     spec_location=location,
                     origin=origin,
+                    why=why,
                 )
                 for p in kind.unexpected
             ]
@@ -585,30 +641,32 @@ class Validator:
                 actual=_capped(actual),
                 spec_location=location,
                 origin=origin,
+                why=why,
             )
         ]
 
-    def _locate(self, schema_path: tuple[Any, ...]) -> tuple[str, str | None]:
-        """The spec location and x-remixcheck-origin of a schema path, computed once per path."""
+    def _locate(self, schema_path: tuple[Any, ...]) -> tuple[str, str | None, str | None]:
+        """The spec location, origin and why of a schema path, computed once per path."""
         found = self._locations.get(schema_path)
         if found is None:
             location = "#/" + "/".join(_escape(str(p)) for p in schema_path)
-            found = self._locations[schema_path] = (location, self._origin_of(list(schema_path)))
+            found = self._locations[schema_path] = (location, *self._origin_of(list(schema_path)))
         return found
 
-    def _origin_of(self, schema_path: list[Any]) -> str | None:
-        """The innermost x-remixcheck-origin along an absolute schema location."""
+    def _origin_of(self, schema_path: list[Any]) -> tuple[str | None, str | None]:
+        """The innermost x-remixcheck-origin along a schema location, with its x-remixcheck-why."""
         node: Any = self.contract.document
-        origin = None
+        origin = why = None
         for token in schema_path:
             if isinstance(node, Mapping):
-                origin = node.get("x-remixcheck-origin", origin)
+                if "x-remixcheck-origin" in node:
+                    origin, why = node["x-remixcheck-origin"], node.get("x-remixcheck-why")
                 node = node.get(token) if isinstance(token, str) else None
             elif isinstance(node, list) and isinstance(token, int) and token < len(node):
                 node = node[token]
             else:
                 break
-        return origin
+        return origin, why
 
     def _finding(
         self,
@@ -626,6 +684,7 @@ class Validator:
         actual: Any = None,
         spec_location: str | None = None,
         origin: str | None = None,
+        why: str | None = None,
     ) -> Finding:
         # The same finding shapes recur across exchanges; matching them is the slow part.
         key = (check, where, operation, status, keyword, pointer, json_type(actual))
@@ -646,8 +705,9 @@ class Validator:
             verdict = Verdict.DEVIATION
         else:
             verdict = Verdict.PASS if severity is Severity.INFO else Verdict.VIOLATION
-        if origin is None and status is not None and status >= 400:
-            origin = CONVENTION
+        if origin is None:
+            # Error responses are ours to declare; everything else is OpenAI's document.
+            origin = CONVENTION if status is not None and status >= 400 else PUBLISHED
         return Finding(
             check=check,
             verdict=verdict,
@@ -662,6 +722,7 @@ class Validator:
             actual=actual,
             spec_location=spec_location,
             origin=origin,
+            origin_why=why,
             deviation=deviation,
             status=status,
         )
@@ -712,6 +773,12 @@ def _escape(token: str) -> str:
 
 def _pointer(path: Iterable[Any]) -> str:
     return "".join("/" + _escape(str(p)) for p in path)
+
+
+def _delay_seconds(value: str) -> bool:
+    """Whether a Retry-After value is what OpenAI's TooManyRequests declares: an integer >= 1."""
+    text = value.strip()
+    return text.isascii() and text.isdigit() and int(text) >= 1
 
 
 def _capped(value: Any) -> Any:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from remixcheck.findings import Severity
+from remixcheck.origins import CONVENTION
 
 if TYPE_CHECKING:
     from remixcheck.checks.context import Context
@@ -63,6 +64,9 @@ class RequestSpec:
     compat: bool = False  # sent under the vendor's compatibility base path
     repeat: str = ""  # e.g. "until terminal": the request is polled
     note: str = ""
+    # {source} may be a source video that is not completed: the request is refused for
+    # another reason first (no key, a bad prompt), so it still runs when the source is pending.
+    any_source: bool = False
 
     @property
     def operation(self) -> str:
@@ -97,6 +101,11 @@ class Check:
             if placeholder in paths and provider != self.id and provider not in out:
                 out.append(provider)
         return tuple(out)
+    # Where the rule the check holds comes from (origins.py), and why, in words. A check
+    # of OpenAI's document says PUBLISHED; one of OpenAI's conventions says CONVENTION and
+    # why; one that only records what a server does says OBSERVATION and ends `info`.
+    origin: str = CONVENTION
+    why: str = ""
 
     @property
     def billing(self) -> str:

@@ -6,6 +6,7 @@ from remixcheck.checks import BILLABLE, FREE, Body, Check, RequestSpec, register
 from remixcheck.checks.common import single_request
 from remixcheck.checks.context import PROMPT
 from remixcheck.findings import Severity
+from remixcheck.origins import CONVENTION
 from remixcheck.vendors import Profile
 
 
@@ -26,6 +27,8 @@ def _compat(
             requests=(spec,),
             run=single_request(expected),
             applies=_has_compat,
+            origin=CONVENTION,
+            why="the vendor documents its compatibility route as identical to the main one",
         )
     )
 

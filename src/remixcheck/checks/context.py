@@ -37,6 +37,10 @@ class KeyRefused(ErrorCheck):
     """The server refused the run's key: what needs it cannot be judged."""
 
 
+class PreconditionCheck(Exception):
+    """The server's state does not let the check judge (no completed source video): not a verdict."""
+
+
 class Budget:
     """Requests that may start a paid job. None means unlimited (loopback targets).
 
@@ -78,6 +82,10 @@ class Context:
     settings: Settings
     source_id: str | None = None
     source_note: str = ""
+    # Why there is no completed source video, once source.retrieve found out (with the fix),
+    # and the id of the one that is not completed, for requests that do not need it completed.
+    source_problem: str = ""
+    pending_source_id: str | None = None
     prompt: str = PROMPT
     sent: dict[str, Sent] = field(
         default_factory=dict
@@ -109,7 +117,9 @@ class Context:
         error = body.get("error") if isinstance(body, dict) else None
         message = error.get("message") if isinstance(error, dict) else None
         said = f" {show(message, 120)}" if message is not None else ""
-        self.key_refused = f"the server refused the key: 401{said} (key from ${self.transport.key_env})"
+        self.key_refused = (
+            f"the server refused the key: 401{said} (key from ${self.transport.key_env})"
+        )
         raise KeyRefused(self.key_refused)
 
     # -- ids ---------------------------------------------------------------
@@ -132,7 +142,7 @@ class Context:
     def path_for(self, spec: RequestSpec) -> str:
         base = self.profile.compat_base_paths[0] if spec.compat else self.profile.base_paths[0]
         values = {
-            "source": self.source_id or "",
+            "source": self.source_id or (self.pending_source_id if spec.any_source else None) or "",
             "remix": self.remix_id() or "",
             "unknown": self.unknown_id,
             "bare": self.profile.video_id.native(self.source_id or self.profile.video_id.example),
@@ -140,6 +150,8 @@ class Context:
         path = spec.path
         for name, value in values.items():
             if "{" + name + "}" in path:
+                if not value and name in ("source", "bare") and self.source_problem:
+                    raise SkipCheck(f"needs a completed source video: {self.source_problem}")
                 if not value:
                     raise SkipCheck(f"needs a {name} video id, which this run does not have")
                 path = path.replace("{" + name + "}", _segment(value))
@@ -233,8 +245,13 @@ class Context:
         status: int | None = None,
         keyword: str | None = None,
         severity: Severity | None = None,
+        origin: str | None = None,
+        why: str | None = None,
     ) -> Finding:
-        """A semantic finding of a check, explained by the profile where it documents it."""
+        """A semantic finding of a check, explained by the profile where it documents it.
+
+        Its origin is the check's unless the caller names the rule's own.
+        """
         deviation = self.profile.explain(
             check=check.id,
             where="response",
@@ -258,6 +275,8 @@ class Context:
             actual=actual,
             deviation=deviation,
             status=status,
+            origin=origin or check.origin,
+            origin_why=why if origin else (why or check.why or None),
         )
 
     def absent_field(
@@ -323,7 +342,18 @@ class Context:
             evidence=[evidence(s) for s in (sent or [])],
             deviations=sorted({f.deviation for f in counted if f.deviation}),
             billable=check.billing != FREE,
+            origin=check.origin,
+            origin_why=check.why or None,
         )
+
+    def info(
+        self, check: Check, fact: str, sent: list[Sent], findings: list[Finding]
+    ) -> CheckResult:
+        """An `info` outcome: a dialect fact where no source says what is right; never fails."""
+        result = self.result(check, findings, sent, reason=fact)
+        result.outcome = Outcome.INFO
+        result.fact = fact
+        return result
 
 
 def _segment(value: str) -> str:

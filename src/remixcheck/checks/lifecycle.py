@@ -10,8 +10,16 @@ from remixcheck.checks import FREE, Check, RequestSpec, register
 from remixcheck.checks.common import expect_status
 from remixcheck.checks.context import MUST_BE_SET, TERMINAL, Context, ErrorCheck, SkipCheck
 from remixcheck.findings import Finding, Severity
+from remixcheck.origins import CONVENTION, PUBLISHED
 from remixcheck.quoting import show
 from remixcheck.results import CheckResult
+
+# OpenAI documents the statuses, not their order; its SDK's poll() waits while queued or
+# in_progress and stops at completed or failed, which only works if a job moves forward.
+WHY_LIFECYCLE = (
+    "OpenAI's SDK polls while queued or in_progress and stops at completed or failed, so a "
+    "job only moves forward and a finished one keeps its fields"
+)
 
 POLL = RequestSpec(
     "GET",
@@ -75,6 +83,8 @@ register(
         severity=Severity.ERROR,
         requests=(POLL,),
         run=_poll_run,
+        origin=PUBLISHED,
+        why="OpenAI's document: retrieve answers 200 with a Video",
     )
 )
 
@@ -98,6 +108,8 @@ def _judged(
             requests=(),
             run=run,
             needs=("lifecycle.polls-valid",),
+            origin=CONVENTION,
+            why=WHY_LIFECYCLE,
         )
     )
 

@@ -9,11 +9,13 @@ from remixcheck.checks import BILLABLE, MAY_BILL, Body, Check, RequestSpec, regi
 from remixcheck.checks.common import expect_status
 from remixcheck.checks.context import MUST_BE_SET, PROMPT, Context, SkipCheck
 from remixcheck.findings import Finding, Severity
+from remixcheck.origins import CONVENTION, PUBLISHED
 from remixcheck.quoting import show
 from remixcheck.results import CheckResult
 from remixcheck.vendors import json_type
 
 REMIX = "/videos/{source}/remix"
+WHY_REMIX = "OpenAI's document: remix takes JSON or multipart {prompt} and answers 200 with a Video"
 JSON_REMIX = RequestSpec("POST", REMIX, Body.json({"prompt": PROMPT}), billing=BILLABLE)
 MULTIPART_REMIX = RequestSpec("POST", REMIX, Body.multipart({"prompt": PROMPT}), billing=BILLABLE)
 
@@ -21,7 +23,11 @@ MULTIPART_REMIX = RequestSpec("POST", REMIX, Body.multipart({"prompt": PROMPT}),
 def _remix(role: str, spec: RequestSpec) -> Callable[[Context, Check], CheckResult]:
     def run(ctx: Context, check: Check) -> CheckResult:
         if ctx.source_id is None:
-            raise SkipCheck("no completed source video (see source.retrieve)")
+            raise SkipCheck(
+                f"needs a completed source video: {ctx.source_problem}"
+                if ctx.source_problem
+                else "no completed source video (see source.retrieve)"
+            )
         sent = ctx.send(spec)
         ctx.sent[role] = sent
         return ctx.result(
@@ -40,6 +46,8 @@ register(
         severity=Severity.ERROR,
         requests=(JSON_REMIX,),
         run=_remix("remix-json", JSON_REMIX),
+        origin=PUBLISHED,
+        why=WHY_REMIX,
     )
 )
 
@@ -70,6 +78,8 @@ register(
             ),
         ),
         run=_not_completed,
+        origin=CONVENTION,
+        why="OpenAI's document says only a completed video can be remixed but names no status; OpenAI's API refuses with 400 and its error envelope (409 is also seen)",
     )
 )
 
@@ -82,6 +92,8 @@ register(
         severity=Severity.ERROR,
         requests=(MULTIPART_REMIX,),
         run=_remix("remix-multipart", MULTIPART_REMIX),
+        origin=PUBLISHED,
+        why=WHY_REMIX,
     )
 )
 
@@ -137,6 +149,8 @@ register(
         requests=(),
         run=_parity,
         needs=("positive.remix-json", "positive.remix-multipart"),
+        origin=PUBLISHED,
+        why="OpenAI's document gives JSON and multipart remix one body schema and one Video answer",
     )
 )
 
@@ -194,6 +208,8 @@ def _invariant(
             requests=(),
             run=run,
             needs=("positive.remix-json",),
+            origin=PUBLISHED,
+            why="the meaning of the Video fields in OpenAI's document (their descriptions)",
         )
     )
 
@@ -241,9 +257,7 @@ _invariant(
     "Prompt echoed",
     "prompt is the prompt that was sent.",
     "prompt",
-    lambda ctx, b, v: (
-        None if v == ctx.prompt else f"prompt is {show(v, 80)}, not the prompt sent"
-    ),
+    lambda ctx, b, v: None if v == ctx.prompt else f"prompt is {show(v, 80)}, not the prompt sent",
 )
 _invariant(
     "invariant.initial-status",

@@ -311,7 +311,10 @@ class Emulator:
             extra = {k: v for k, v in fields.items() if k not in ("prompt", "fallbacks")}
         else:
             unknown = sorted(k for k in fields if k not in allowed)
-            if unknown and not self.config.has("accept-unknown-field"):
+            # OpenAI's document leaves the remix body open; rejecting an unknown field is
+            # this dialect's choice (OpenAI's API refuses unknown parameters elsewhere),
+            # which a run reports as a dialect fact, never as a verdict.
+            if unknown:
                 raise ApiError("unknown_parameter", param=_echo(unknown[0]))
         prompt = self._prompt(fields)
         model = self._optional_string(fields, "model") if allowed and "model" in allowed else None

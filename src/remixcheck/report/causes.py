@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from remixcheck.display import short_ids
+from remixcheck.origins import label
 
 
 @dataclass(slots=True)
@@ -95,7 +96,10 @@ def group(checks: Iterable[Mapping[str, Any]], *, strict: bool = False) -> list[
                 cause = causes[key] = Cause(
                     key, _label(key, f), example=short_ids(str(f.get("message") or ""))
                 )
-                cause.origin = str(f.get("origin") or "")
+                # "our convention (OpenAI's API answers ...)": the origin with its why
+                cause.origin = label(
+                    str(f.get("origin") or "") or None, str(f.get("origin_why") or "") or None
+                )
             if check not in cause.checks:
                 cause.checks.append(check)
             cause.findings += 1

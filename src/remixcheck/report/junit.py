@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
+from remixcheck.origins import label
 from remixcheck.quoting import show
 from remixcheck.redact import redact
 
@@ -13,7 +14,14 @@ from remixcheck.redact import redact
 def _text(finding: dict[str, Any]) -> str:
     where = finding.get("pointer") or finding.get("location") or ""
     dev = f" [documented: {finding['deviation']}]" if finding.get("deviation") else ""
-    return f"{finding['verdict']}: {where}: {finding['message']} (expected {show(finding.get('expected'))}, got {show(finding.get('actual'))}){dev}"
+    origin = label(finding.get("origin"), finding.get("origin_why"))
+    origin = f" [origin: {origin}]" if origin else ""
+    return f"{finding['verdict']}: {where}: {finding['message']} (expected {show(finding.get('expected'))}, got {show(finding.get('actual'))}){dev}{origin}"
+
+
+def _check_origin(check: dict[str, Any]) -> str:
+    text = label(check.get("origin"), check.get("origin_why"))
+    return f"origin of the rule: {text}" if text else ""
 
 
 def build(results: dict[str, Any]) -> ET.Element:
@@ -40,16 +48,24 @@ def build(results: dict[str, Any]) -> ET.Element:
             lines = [_text(f) for f in check.get("findings", [])]
             curls = [e["curl"] for e in check.get("evidence", []) if e.get("curl")]
             said = [f"server said: {check['server_message']}"] if check.get("server_message") else []
-            detail = "\n".join(lines + said + ([f"reproduce: {curls[0]}"] if curls else []))
+            origin = _check_origin(check)
+            detail = "\n".join(
+                lines + said + ([f"reproduce: {curls[0]}"] if curls else []) + ([origin] if origin else [])
+            )
             if outcome == "violation" or (strict and outcome == "deviation"):
                 failures += 1
                 first = lines[0] if lines else check.get("reason", "")
                 ET.SubElement(case, "failure", message=first[:500], type=outcome).text = detail
-            elif outcome == "error":
+            elif outcome in ("error", "precondition"):
+                # precondition: the server's state let the check judge nothing (not a verdict)
                 errors += 1
                 ET.SubElement(
-                    case, "error", message=check.get("reason", "")[:500], type="error"
+                    case, "error", message=check.get("reason", "")[:500], type=outcome
                 ).text = "\n".join([check.get("reason", ""), *said])
+            elif outcome == "info":
+                ET.SubElement(
+                    case, "system-out"
+                ).text = f"dialect fact: {check.get('fact') or check.get('reason', '')}\n{detail}"
             elif outcome == "skipped":
                 skipped += 1
                 ET.SubElement(case, "skipped", message=check.get("reason", "")[:500])

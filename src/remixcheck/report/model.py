@@ -18,16 +18,21 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from remixcheck.display import short_id, short_ids
+from remixcheck.origins import label as origin_label
 from remixcheck.quoting import show
 from remixcheck.report.causes import Cause, group
 
-OUTCOMES = ("pass", "deviation", "violation", "skipped", "error")
+OUTCOMES = ("pass", "deviation", "violation", "info", "skipped", "precondition", "error")
 NOT_RUN = "not-run"  # a merged column whose results file has no row for this check
+# Outcomes that are no verdict on the server: left out of the pass rate.
+NOT_JUDGED = ("skipped", "info", "precondition", NOT_RUN)
 LABELS = {
     "pass": "pass",
     "deviation": "deviation",
     "violation": "violation",
+    "info": "dialect fact",
     "skipped": "skipped",
+    "precondition": "precondition",
     "error": "error",
     NOT_RUN: "not run",
 }
@@ -36,7 +41,9 @@ SYMBOLS = {
     "pass": "✓",
     "deviation": "≈",
     "violation": "✗",
+    "info": "i",
     "skipped": "\u2013",
+    "precondition": "?",
     "error": "!",
     NOT_RUN: "·",
 }
@@ -205,7 +212,14 @@ class FindingView:
     spec_location: str
     origin: str
     deviation: DeviationRef | None
-    count: int = 1  # identical findings (one per poll) are shown once with a count
+    count: int = 1
+    origin_why: str = ""
+
+    @property
+    def origin_label(self) -> str:
+        return origin_label(
+            self.origin, self.origin_why
+        )  # identical findings (one per poll) are shown once with a count
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,6 +257,8 @@ class Cell:
     exchanges_gap_at: int = -1  # index of the first exchange after the left-out ones
     findings_left_out: int = 0
     server_message: str = ""  # the server's own words on the check's last error answer
+    origin: str = ""  # of the rule the check holds, with its why (origins.py)
+    fact: str = ""  # the dialect fact of an `info` cell
 
     @property
     def anchor(self) -> str:
@@ -419,6 +435,7 @@ class ReportModel:
     billable_sent: int = 0
     # Per target (display name): its failing findings grouped by root cause.
     causes: tuple[tuple[str, tuple[Cause, ...]], ...] = ()
+    notices: tuple[str, ...] = ()  # facts about the contract itself (upstream deprecation)
 
     def section(self, kind: str) -> Section:
         for s in self.sections:
@@ -591,6 +608,7 @@ def _finding_view(raw: Mapping[str, Any], vendor: str) -> FindingView:
         actual=act_text,
         spec_location=_str(raw.get("spec_location"), VALUE_CLIP),
         origin=_str(raw.get("origin"), NAME_CLIP),
+        origin_why=_str(raw.get("origin_why"), REASON_CLIP),
         deviation=_deviation_ref(vendor, str(dev_id)) if dev_id else None,
     )
 
@@ -704,6 +722,10 @@ def _cell(row: int, col: int, raw: Mapping[str, Any] | None, vendor: str, limits
         exchanges_gap_at=limits.head if left_out else -1,
         findings_left_out=max(0, len(findings) - limits.findings),
         server_message=short_ids(_str(raw.get("server_message"), REASON_CLIP)),
+        origin=origin_label(
+            _str(raw.get("origin"), NAME_CLIP), _str(raw.get("origin_why"), REASON_CLIP)
+        ),
+        fact=_str(raw.get("fact"), REASON_CLIP) if outcome == "info" else "",
     )
 
 
@@ -742,6 +764,8 @@ def _runs(results: Sequence[Mapping[str, Any]]) -> tuple[RunInfo, ...]:
 
 def build_model(results: Sequence[Mapping[str, Any]]) -> ReportModel:
     """The report model of one or more results.json dicts, their targets side by side."""
+    from remixcheck.report.dialect import dialect_section, upstream_notices
+
     if not results:
         raise ValueError("build_model needs at least one results dict")
     runs = _runs(results)
@@ -824,7 +848,7 @@ def build_model(results: Sequence[Mapping[str, Any]]) -> ReportModel:
         counts = {o: 0 for o in (*OUTCOMES, NOT_RUN)}
         for cell in cells_by_col[col]:
             counts[cell.outcome] += 1
-        applicable = len(cells_by_col[col]) - counts["skipped"] - counts[NOT_RUN]
+        applicable = len(cells_by_col[col]) - sum(counts[o] for o in NOT_JUDGED)
         name = _str(t.get("name"), NAME_CLIP) or f"target {col + 1}"
         vendor = _str(t.get("vendor"), NAME_CLIP)
         profile = _profile(vendor)
@@ -883,6 +907,7 @@ def build_model(results: Sequence[Mapping[str, Any]]) -> ReportModel:
     field_section = _field_section(raw_targets, runs)
     sections: list[Section] = [
         MatrixSection("matrix", "matrix", "Compatibility matrix", rows=rows_t),
+        dialect_section(targets, rows_t),
         field_section,
         DrilldownSection(
             "drilldown",
@@ -911,6 +936,7 @@ def build_model(results: Sequence[Mapping[str, Any]]) -> ReportModel:
         ),
     ]
     return ReportModel(
+        notices=upstream_notices(),
         title="Remix API compatibility report",
         runs=runs,
         targets=tuple(targets),

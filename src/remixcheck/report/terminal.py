@@ -11,7 +11,10 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from rich.markup import escape
+
 from remixcheck.display import short_ids
+from remixcheck.origins import label
 from remixcheck.report.causes import group
 
 DEVIATION_MEANS = (
@@ -33,14 +36,22 @@ def print_failures(console: Any, target: Mapping[str, Any], *, strict: bool = Fa
         )
     for i, cause in enumerate(causes, start=1):
         shown = ", ".join(cause.checks[:CHECKS_SHOWN])
-        more = f" and {len(cause.checks) - CHECKS_SHOWN} more" if len(cause.checks) > CHECKS_SHOWN else ""
+        more = (
+            f" and {len(cause.checks) - CHECKS_SHOWN} more"
+            if len(cause.checks) > CHECKS_SHOWN
+            else ""
+        )
         origin = f" [{cause.origin}]" if cause.origin else ""
         outcome = str(by_id.get(cause.checks[0], {}).get("outcome", "violation"))
         if len(cause.checks) == 1:
-            console.print(f"  {i}. {outcome} {cause.checks[0]}: {cause.label}{origin}", markup=False)
+            console.print(
+                f"  {i}. {outcome} {cause.checks[0]}: {cause.label}{origin}", markup=False
+            )
         else:
             console.print(f"  {i}. {cause.label}{origin}", markup=False)
-            console.print(f"     {outcome} in {len(cause.checks)} checks: {shown}{more}", markup=False)
+            console.print(
+                f"     {outcome} in {len(cause.checks)} checks: {shown}{more}", markup=False
+            )
         if cause.example and cause.example != cause.label:
             console.print(f"     {cause.example}", markup=False)
         if cause.server_message:
@@ -50,14 +61,24 @@ def print_failures(console: Any, target: Mapping[str, Any], *, strict: bool = Fa
         if evidence and isinstance(evidence[-1], Mapping):
             console.print(f"     reproduce: {evidence[-1].get('curl', '')}", markup=False)
     for c in checks:
-        if c.get("outcome") != "error":
+        if c.get("outcome") not in ("error", "precondition"):
             continue
+        # precondition: the server's state let the check judge nothing (not a verdict)
         console.print(
-            f"  [magenta]error[/] {c.get('check')}: {short_ids(str(c.get('reason') or ''))}",
+            f"  [magenta]{c.get('outcome')}[/] {c.get('check')}: "
+            + escape(short_ids(str(c.get("reason") or ""))),
             highlight=False,
         )
         if c.get("server_message"):
             console.print(f"     server said: {short_ids(str(c['server_message']))}", markup=False)
+    for c in checks:
+        if c.get("outcome") == "info" and c.get("fact"):
+            origin = label(c.get("origin"), c.get("origin_why"))
+            console.print(
+                f"  [cyan]dialect[/] {c.get('check')}: "
+                + escape(f"{c['fact']}" + (f" [{origin}]" if origin else "")),
+                highlight=False,
+            )
 
 
 def deviation_counts(targets: Sequence[Mapping[str, Any]]) -> dict[str, Counter[str]]:
@@ -80,5 +101,7 @@ def print_deviations(console: Any, targets: Sequence[Mapping[str, Any]]) -> None
         return
     console.print(f"[yellow]{DEVIATION_MEANS}[/]", highlight=False)
     for name, counted in counts.items():
-        listed = ", ".join(f"{d} ({n} check{'s' if n != 1 else ''})" for d, n in counted.most_common())
+        listed = ", ".join(
+            f"{d} ({n} check{'s' if n != 1 else ''})" for d, n in counted.most_common()
+        )
         console.print(f"  {name}: {listed}", markup=False)
