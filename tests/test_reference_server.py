@@ -1,0 +1,106 @@
+"""remixcheck against a server it did not write: faithful servers come out clean.
+
+The reference server (tests/reference_server.py) follows OpenAI's document and OpenAI's
+conventions, shares no code with the emulators, accepts unknown remix fields and answers an
+unimplemented method with 501 (or 405). `run` and `fuzz` against it must exit 0 with no
+violation; a source that never completes must be a precondition, never a violation.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import run_cli
+from tests.reference_server import reference_server
+
+KEY_ENV = "REFERENCE_KEY"
+
+
+def _results(report_dir: Path) -> dict[str, Any]:
+    return json.loads((report_dir / "results.json").read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+
+def _bad(results: dict[str, Any]) -> list[str]:
+    return [
+        f"{c['check']}: {c['outcome']}: {c['reason']} {[f['message'] for f in c['findings'] if f['verdict'] == 'violation'][:3]}"
+        for t in results["targets"]
+        for c in t["checks"]
+        if c["outcome"] in ("violation", "error", "precondition")
+    ]
+
+
+@pytest.mark.parametrize("with_video_id", [True, False], ids=["given-source", "created-source"])
+def test_run_against_the_reference_server_is_clean(tmp_path: Path, with_video_id: bool) -> None:
+    with reference_server() as ref:
+        args = ["run", "--base-url", ref.base_url, "--vendor", "openai", "--api-key-env", KEY_ENV]
+        if with_video_id:
+            args += ["--video-id", ref.source_video_id]
+        out = run_cli(*args, "--report-dir", str(tmp_path), env={KEY_ENV: ref.key}, cwd=tmp_path)
+    results = _results(tmp_path)
+    assert out.returncode == 0, "\n".join(_bad(results)) + out.stdout[-3000:] + out.stderr
+    assert not _bad(results)
+    checks = {c["check"]: c for c in results["targets"][0]["checks"]}
+    assert checks["negative.unknown-field"]["outcome"] == "info"
+    assert checks["negative.unknown-field"]["fact"] == "ignores unknown fields"
+    assert checks["positive.remix-json"]["outcome"] == "pass"
+    assert "dialect negative.unknown-field: ignores unknown fields" in out.stdout
+    assert ref.key not in out.stdout + (tmp_path / "results.json").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("unknown_method", [501, 405])
+def test_fuzz_against_the_reference_server_is_clean(tmp_path: Path, unknown_method: int) -> None:
+    with reference_server(unknown_method=unknown_method) as ref:
+        # the server answers an unknown method as configured (http.server's own 501, or 405)
+        query = httpx.request("QUERY", f"{ref.base_url}/v1/videos/{ref.source_video_id}")
+        assert query.status_code == unknown_method
+        out = run_cli(
+            "fuzz",
+            "--base-url", ref.base_url,
+            "--vendor", "openai",
+            "--api-key-env", KEY_ENV,
+            "--video-id", ref.source_video_id,
+            "--max-requests", "150",
+            "--seed", "11",
+            "--report-dir", str(tmp_path),
+            env={KEY_ENV: ref.key},
+            cwd=tmp_path,
+            timeout=600,
+        )  # fmt: skip
+    results = _results(tmp_path)
+    assert out.returncode == 0, "\n".join(_bad(results)) + out.stdout[-3000:] + out.stderr
+    checks = {c["check"]: c for c in results["targets"][0]["checks"]}
+    assert checks["fuzz.unsupported-method"]["outcome"] == "pass", checks["fuzz.unsupported-method"]
+    assert checks["fuzz.server-error"]["outcome"] == "pass"
+    assert not _bad(results)
+
+
+def test_a_source_that_never_completes_is_a_precondition(tmp_path: Path) -> None:
+    with reference_server(source_completes=False) as ref:
+        out = run_cli(
+            "run",
+            "--base-url", ref.base_url,
+            "--vendor", "openai",
+            "--api-key-env", KEY_ENV,
+            "--video-id", ref.source_video_id,
+            "--report-dir", str(tmp_path),
+            env={KEY_ENV: ref.key},
+            cwd=tmp_path,
+        )  # fmt: skip
+    results = _results(tmp_path)
+    checks = {c["check"]: c for c in results["targets"][0]["checks"]}
+    source = checks["source.retrieve"]
+    assert source["outcome"] == "precondition"
+    assert '"in_progress"' in source["reason"] and "--video-id" in source["reason"]
+    assert not [c for c in checks.values() if c["outcome"] == "violation"], _bad(results)
+    assert checks["positive.remix-json"]["outcome"] == "skipped"
+    assert "needs a completed source video" in checks["positive.remix-json"]["reason"]
+    for cid in ("negative.missing-auth", "negative.unknown-video", "negative.prompt-too-long"):
+        assert checks[cid]["outcome"] == "pass", checks[cid]
+    # not a verdict, but the run proved nothing about remix: it does not pass
+    assert out.returncode == 1
+    assert "precondition source.retrieve" in out.stdout
