@@ -29,9 +29,19 @@ MAX_BODY = 64 * 1024 * 1024
 
 
 class Refused(Exception):
-    def __init__(self, status: int, message: str, param: str | None = None, code: str | None = None) -> None:
+    def __init__(
+        self, status: int, message: str, param: str | None = None, code: str | None = None
+    ) -> None:
         super().__init__(message)
         self.status, self.message, self.param, self.code = status, message, param, code
+
+
+@dataclass(frozen=True)
+class Media:
+    """A non-JSON answer (the video bytes of GET /videos/{id}/content)."""
+
+    data: bytes
+    content_type: str
 
 
 @dataclass
@@ -92,7 +102,9 @@ class State:
             return job
 
 
-def _error(status: int, message: str, param: str | None = None, code: str | None = None) -> dict[str, Any]:
+def _error(
+    status: int, message: str, param: str | None = None, code: str | None = None
+) -> dict[str, Any]:
     kind = "invalid_request_error" if status < 500 else "server_error"
     return {"error": {"message": message, "type": kind, "param": param, "code": code}}
 
@@ -119,14 +131,25 @@ def _form(content_type: str, body: bytes) -> dict[str, str]:
 
 def _prompt(fields: dict[str, Any]) -> str:
     if "prompt" not in fields:
-        raise Refused(400, "Missing required parameter: 'prompt'.", "prompt", "missing_required_parameter")
+        raise Refused(
+            400, "Missing required parameter: 'prompt'.", "prompt", "missing_required_parameter"
+        )
     prompt = fields["prompt"]
     if not isinstance(prompt, str):
-        raise Refused(400, "Invalid type for 'prompt': expected a string.", "prompt", "invalid_type")
+        raise Refused(
+            400, "Invalid type for 'prompt': expected a string.", "prompt", "invalid_type"
+        )
     if not prompt:
-        raise Refused(400, "'prompt' must be at least 1 character.", "prompt", "string_below_min_length")
+        raise Refused(
+            400, "'prompt' must be at least 1 character.", "prompt", "string_below_min_length"
+        )
     if len(prompt) > MAX_PROMPT:
-        raise Refused(400, f"'prompt' must be at most {MAX_PROMPT} characters.", "prompt", "string_above_max_length")
+        raise Refused(
+            400,
+            f"'prompt' must be at most {MAX_PROMPT} characters.",
+            "prompt",
+            "string_above_max_length",
+        )
     return prompt
 
 
@@ -137,7 +160,9 @@ def _create_fields(fields: dict[str, Any], multipart: bool) -> dict[str, str]:
         raise Refused(400, "Invalid type for 'model': expected a string.", "model", "invalid_type")
     seconds = fields.get("seconds", "4")
     if seconds not in SECONDS:
-        raise Refused(400, "'seconds' must be one of 4, 8, 12 (as a string).", "seconds", "invalid_value")
+        raise Refused(
+            400, "'seconds' must be one of 4, 8, 12 (as a string).", "seconds", "invalid_value"
+        )
     size = fields.get("size", "720x1280")
     if size not in SIZES:
         raise Refused(400, f"'size' must be one of {', '.join(SIZES)}.", "size", "invalid_value")
@@ -145,12 +170,18 @@ def _create_fields(fields: dict[str, Any], multipart: bool) -> dict[str, str]:
     if ref is not None and not multipart:
         # ImageRefParam: an object; image_url (at most 20,971,520 characters) and file_id strings
         if not isinstance(ref, dict):
-            raise Refused(400, "'input_reference' must be an object.", "input_reference", "invalid_type")
+            raise Refused(
+                400, "'input_reference' must be an object.", "input_reference", "invalid_type"
+            )
         url, file_id = ref.get("image_url"), ref.get("file_id")
         if url is not None and (not isinstance(url, str) or len(url) > 20971520):
-            raise Refused(400, "'input_reference.image_url' is invalid.", "input_reference.image_url")
+            raise Refused(
+                400, "'input_reference.image_url' is invalid.", "input_reference.image_url"
+            )
         if file_id is not None and not isinstance(file_id, str):
-            raise Refused(400, "'input_reference.file_id' must be a string.", "input_reference.file_id")
+            raise Refused(
+                400, "'input_reference.file_id' must be a string.", "input_reference.file_id"
+            )
     return {"model": model, "seconds": seconds, "size": size}
 
 
@@ -171,9 +202,14 @@ def make_handler(state: State, unknown_method: int) -> type[BaseHTTPRequestHandl
         # -- plumbing ------------------------------------------------------------
 
         def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-            data = json.dumps(body).encode()
+            media = (
+                body
+                if isinstance(body, Media)
+                else Media(json.dumps(body).encode(), "application/json")
+            )
+            data = media.data
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", media.content_type)
             self.send_header("Content-Length", str(len(data)))
             for k, v in (headers or {}).items():
                 self.send_header(k, v)
@@ -189,7 +225,11 @@ def make_handler(state: State, unknown_method: int) -> type[BaseHTTPRequestHandl
 
         def _not_allowed(self) -> None:
             self._body()
-            self._send(405, _error(405, f"Method {self.command} is not allowed."), {"Allow": "GET, POST, DELETE"})
+            self._send(
+                405,
+                _error(405, f"Method {self.command} is not allowed."),
+                {"Allow": "GET, POST, DELETE"},
+            )
 
         def _route(self) -> tuple[list[str], str | None]:
             path = self.path.split("?", 1)[0]
@@ -212,15 +252,25 @@ def make_handler(state: State, unknown_method: int) -> type[BaseHTTPRequestHandl
                 try:
                     value = json.loads(body)
                 except (ValueError, UnicodeDecodeError):
-                    raise Refused(400, "We could not parse the JSON body of your request.") from None
+                    raise Refused(
+                        400, "We could not parse the JSON body of your request."
+                    ) from None
                 if not isinstance(value, dict):
                     raise Refused(400, "The request body must be a JSON object.")
                 return value, False
             if kind == "multipart/form-data":
                 return _form(ctype, body), True
             if not kind and not body:
-                raise Refused(400, "Missing required parameter: 'prompt'.", "prompt", "missing_required_parameter")
-            raise Refused(400, f"Unsupported content type {kind[:100]!s}: send application/json or multipart/form-data.")
+                raise Refused(
+                    400,
+                    "Missing required parameter: 'prompt'.",
+                    "prompt",
+                    "missing_required_parameter",
+                )
+            raise Refused(
+                400,
+                f"Unsupported content type {kind[:100]!s}: send application/json or multipart/form-data.",
+            )
 
         def _handle(self, method: str) -> None:
             try:
@@ -232,12 +282,16 @@ def make_handler(state: State, unknown_method: int) -> type[BaseHTTPRequestHandl
             except Refused as r:
                 self._send(r.status, _error(r.status, r.message, r.param, r.code))
 
-        def _dispatch(self, method: str, rest: list[str], vid: str | None, body: bytes) -> tuple[int, Any]:
+        def _dispatch(
+            self, method: str, rest: list[str], vid: str | None, body: bytes
+        ) -> tuple[int, Any]:
             if not rest and method == "POST":
                 fields, multipart = self._fields(body)
                 prompt = _prompt(fields)
                 extra = _create_fields(fields, multipart)
-                job = state.new(prompt=prompt, remixed_from=None, seconds_to_complete=state.job_seconds, **extra)
+                job = state.new(
+                    prompt=prompt, remixed_from=None, seconds_to_complete=state.job_seconds, **extra
+                )
                 return 200, job.view()
             if not rest and method == "GET":
                 data = [j.view() for j in state.jobs.values()]
@@ -253,7 +307,12 @@ def make_handler(state: State, unknown_method: int) -> type[BaseHTTPRequestHandl
             job = state.jobs.get(vid or "")
             if len(rest) == 1 and method in ("GET", "DELETE"):
                 if job is None:
-                    raise Refused(404, f"No video found with id '{(vid or '')[:100]}'.", "video_id", "not_found")
+                    raise Refused(
+                        404,
+                        f"No video found with id '{(vid or '')[:100]}'.",
+                        "video_id",
+                        "not_found",
+                    )
                 if method == "DELETE":
                     del state.jobs[job.id]
                     return 200, {"object": "video.deleted", "deleted": True, "id": job.id}
@@ -262,9 +321,19 @@ def make_handler(state: State, unknown_method: int) -> type[BaseHTTPRequestHandl
                 fields, _ = self._fields(body)
                 prompt = _prompt(fields)  # unknown fields: accepted, the body is open
                 if job is None:
-                    raise Refused(404, f"No video found with id '{(vid or '')[:100]}'.", "video_id", "not_found")
+                    raise Refused(
+                        404,
+                        f"No video found with id '{(vid or '')[:100]}'.",
+                        "video_id",
+                        "not_found",
+                    )
                 if job.view()["status"] != "completed":
-                    raise Refused(400, "Only completed videos can be remixed.", "video_id", "video_not_completed")
+                    raise Refused(
+                        400,
+                        "Only completed videos can be remixed.",
+                        "video_id",
+                        "video_not_completed",
+                    )
                 new = state.new(
                     prompt=prompt,
                     model=job.model,
@@ -274,6 +343,24 @@ def make_handler(state: State, unknown_method: int) -> type[BaseHTTPRequestHandl
                     seconds_to_complete=state.job_seconds,
                 )
                 return 200, new.view()
+            if len(rest) == 2 and rest[1] == "content" and method == "GET":
+                if job is None:
+                    raise Refused(
+                        404,
+                        f"No video found with id '{(vid or '')[:100]}'.",
+                        "video_id",
+                        "not_found",
+                    )
+                if job.view()["status"] != "completed":
+                    raise Refused(
+                        400, "The video is not completed yet.", "video_id", "video_not_completed"
+                    )
+                variant = self.path.partition("variant=")[2].split("&", 1)[0] or "video"
+                if variant not in ("video", "thumbnail", "spritesheet"):
+                    raise Refused(
+                        400, "'variant' must be video, thumbnail or spritesheet.", "variant"
+                    )
+                return 200, Media(b"\x00" * 16, "video/mp4" if variant == "video" else "image/webp")
             if len(rest) == 1 or (len(rest) == 2 and rest[1] in ("remix", "content")):
                 raise Refused(405, f"Method {method} is not allowed here.")
             raise Refused(404, "Unknown path.")

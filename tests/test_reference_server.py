@@ -95,7 +95,8 @@ def test_a_source_that_never_completes_is_a_precondition(tmp_path: Path) -> None
     checks = {c["check"]: c for c in results["targets"][0]["checks"]}
     source = checks["source.retrieve"]
     assert source["outcome"] == "precondition"
-    assert '"in_progress"' in source["reason"] and "--video-id" in source["reason"]
+    assert '"in_progress"' in source["reason"]
+    assert "--video-id" in source["reason"]
     assert not [c for c in checks.values() if c["outcome"] == "violation"], _bad(results)
     assert checks["positive.remix-json"]["outcome"] == "skipped"
     assert "needs a completed source video" in checks["positive.remix-json"]["reason"]
@@ -104,3 +105,71 @@ def test_a_source_that_never_completes_is_a_precondition(tmp_path: Path) -> None
     # not a verdict, but the run proved nothing about remix: it does not pass
     assert out.returncode == 1
     assert "precondition source.retrieve" in out.stdout
+
+
+# Requests on which OpenAI's document leaves a server no choice: the reference server and the
+# openai emulator must agree (where they did not, the document said which was wrong: the
+# emulator took a string as create's JSON input_reference, which must be an object).
+AGREED = [
+    (
+        "POST",
+        "/v1/videos",
+        {"json": {"prompt": "x", "input_reference": {"image_url": "https://e.x/a.png"}}},
+    ),
+    ("POST", "/v1/videos", {"json": {"prompt": "x", "input_reference": {"file_id": "file-1"}}}),
+    ("POST", "/v1/videos", {"json": {"prompt": "x", "input_reference": "abc"}}),
+    ("POST", "/v1/videos", {"json": {"prompt": "x", "input_reference": {"file_id": 7}}}),
+    (
+        "POST",
+        "/v1/videos",
+        {"data": {"prompt": "x"}, "files": {"input_reference": ("a.png", b"\x89PNG", "image/png")}},
+    ),
+    ("POST", "/v1/videos", {"json": {"prompt": "x", "model": "any-model-name"}}),
+    ("POST", "/v1/videos", {"json": {"prompt": "x", "seconds": 8}}),
+    ("POST", "/v1/videos", {"json": {"prompt": "x", "size": "1x1"}}),
+    ("POST", "/v1/videos", {"json": {"prompt": "x", "unknown": 1}}),
+    ("POST", "/v1/videos/{src}/remix", {"json": {"prompt": ""}}),
+    ("POST", "/v1/videos/{src}/remix", {"json": {"prompt": "x" * 32001}}),
+    ("POST", "/v1/videos/{src}/remix", {"json": []}),
+    ("POST", "/v1/videos/{src}/remix", {"content": b""}),
+    ("GET", "/v1/videos/..", {}),
+    ("GET", "/v1/videos/{src}", {"headers": {"Authorization": "Bearer sk-wrong"}}),
+]
+
+
+def test_reference_server_and_openai_emulator_agree_where_the_document_decides() -> None:
+    from remixcheck.emulator import running_emulator
+
+    def statuses(base: str, key: str, src: str) -> list[int]:
+        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}) as client:
+            return [
+                client.request(method, path.replace("{src}", src), **kwargs).status_code
+                for method, path, kwargs in AGREED
+            ]
+
+    with reference_server() as ref:
+        ours = statuses(ref.base_url, ref.key, ref.source_video_id)
+    with running_emulator("openai") as emu:
+        theirs = statuses(emu.base_url, emu.api_key, emu.source_video_id)
+    assert ours == theirs, list(zip(AGREED, ours, theirs, strict=True))
+    assert ours[2] == ours[3] == 400, "create's JSON input_reference is an object of strings"
+
+
+def test_fuzz_with_a_source_that_never_completes_is_no_violation(tmp_path: Path) -> None:
+    with reference_server(source_completes=False) as ref:
+        out = run_cli(
+            "fuzz",
+            "--base-url", ref.base_url,
+            "--vendor", "openai",
+            "--api-key-env", KEY_ENV,
+            "--video-id", ref.source_video_id,
+            "--max-requests", "60",
+            "--seed", "3",
+            "--report-dir", str(tmp_path),
+            env={KEY_ENV: ref.key},
+            cwd=tmp_path,
+            timeout=600,
+        )  # fmt: skip
+    results = _results(tmp_path)
+    assert out.returncode == 0, "\n".join(_bad(results)) + out.stdout[-3000:] + out.stderr
+    assert not _bad(results)

@@ -170,3 +170,20 @@ def test_a_32001_character_prompt_is_never_copied_whole(tmp_path: Path) -> None:
         f for t in json.loads(results)["targets"] for c in t["checks"] for f in c["findings"]
     ):
         assert len(json.dumps(f)) < 4000, f["message"][:100]
+
+
+def test_vendors_and_the_openai_profile_say_the_upstream_is_deprecated(tmp_path: Path) -> None:
+    out = run_cli("vendors")
+    assert out.returncode == 0, out.stderr
+    line = next(x for x in out.stdout.splitlines() if x.startswith("openai: upstream"))
+    assert "deprecated since 2026-08-13" in line
+    assert "shutdown announced for 2026-09-24" in line
+    assert "gateways" in line
+    from remixcheck import vendors
+
+    assert vendors.load("openai").upstream_notice == line.removeprefix("openai: ")
+    assert all(not vendors.load(v).upstream_notice for v in vendors.available() if v != "openai")
+    # and the HTML report's profile of openai says it too
+    out = run_cli("run", "--emulate", "openai", "--report-dir", str(tmp_path), cwd=tmp_path)
+    page = (tmp_path / "compat.html").read_text(encoding="utf-8")
+    assert "upstream deprecated (deprecated since 2026-08-13" in page

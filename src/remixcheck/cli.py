@@ -153,6 +153,7 @@ def vendors_cmd() -> None:
     table = Table(title="vendor profiles", show_lines=False)
     for col in ("vendor", "base paths", "request types", "video id", "deviations"):
         table.add_column(col)
+    notices = []
     for name in vendors.available():
         p = vendors.load(name)
         table.add_row(
@@ -162,7 +163,12 @@ def vendors_cmd() -> None:
             p.video_id.example,
             "\n".join(d.id for d in p.deviations) or "-",
         )
-    _console().print(table)
+        if p.upstream_notice:
+            notices.append(f"{p.id}: {p.upstream_notice}")
+    console = _console()
+    console.print(table)
+    for line in notices:
+        console.print(line, markup=False, highlight=False)
 
 
 @main.command()

@@ -54,6 +54,9 @@ class Operation:
     request_required: bool
     request_required_origin: tuple[str, str | None]  # (origin, why) of requestBody.required
     deprecated: bool
+    # Methods OpenAI's document declares on the path (x-remixcheck-upstream-methods), in
+    # scope or not; upper case.
+    upstream_methods: frozenset[str]
     request_content: Mapping[str, MediaType]
     responses: Mapping[str, ResponseSpec]
     pointer: str
@@ -247,6 +250,11 @@ def _index(contract: Contract) -> Iterator[Operation]:
                     (body or {}).get("x-remixcheck-why"),
                 ),
                 deprecated=bool(op.get("deprecated", False)),
+                upstream_methods=frozenset(
+                    str(m).upper()
+                    for m in item.get("x-remixcheck-upstream-methods")
+                    or [m for m in _METHODS if m in item]
+                ),
                 request_content=_media(contract, body.get("content", {}), bpointer) if body else {},
                 responses=responses,
                 pointer=pointer,

@@ -711,6 +711,9 @@ def _from_case(case: Any, op: Operation, origin: str, stream: str, n: int) -> Dr
     auth = "valid" if "Authorization" in prepared.headers else "none"
     negative_path = case.meta is not None and case.meta.is_negative_at(ParameterLocation.PATH)
     declared = case.method.upper() == op.method
+    if not declared and case.method.upper() in op.upstream_methods:
+        # OpenAI's document declares it (the list, delete): out of scope, not undeclared.
+        return None
     video_id = case.path_parameters.get("video_id") if "{video_id}" in op.path_template else None
     meta = case.meta
     description = _describe(meta, case.method)

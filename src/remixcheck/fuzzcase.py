@@ -400,6 +400,19 @@ class Judge:
             NO_BODY if decoded.body_raw else decoded.body,
             _undeclared(op, decoded) if op else (),
         )
+        if (
+            expectation.kind == "accept"
+            and request.operation == REMIX_OP
+            and request.id_kind == SOURCE
+        ):
+            last = self.state.last.get(request.video_id or "", {}).get("status")
+            if last is not None and last != "completed":
+                # A precondition, not a verdict: the source was not completed when last read.
+                expectation = Expectation(
+                    "any",
+                    f"a remix of the source video, which was {show(last)} when last read",
+                    (200, 400, 409),
+                )
         context = self.state.context_for(request.video_id)
         resp = sent.exchange.response
         assert resp is not None

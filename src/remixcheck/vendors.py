@@ -202,6 +202,21 @@ class Profile:
     passthrough_headers: tuple[str, ...] = ()
     known_bugs: tuple[KnownBug, ...] = ()
     notes: str = ""
+    # The upstream API's state (OpenAI: deprecated, shutdown announced), as the profile says.
+    upstream: Mapping[str, Any] | None = None
+
+    @property
+    def upstream_notice(self) -> str:
+        """One line on the upstream's state, or "" when the profile says nothing of it."""
+        u = self.upstream
+        if not u or u.get("status") == "live":
+            return ""
+        dates = []
+        if u.get("deprecated"):
+            dates.append(f"deprecated since {u['deprecated']}")
+        if u.get("shutdown"):
+            dates.append(f"shutdown announced for {u['shutdown']}")
+        return f"upstream {u['status']} ({', '.join(dates)}): {u['note']}"
 
     @property
     def all_base_paths(self) -> tuple[str, ...]:
@@ -330,6 +345,7 @@ def parse_profile(data: Any, path: Path, *, check_schema: bool = True) -> Profil
         passthrough_headers=tuple(h.lower() for h in data.get("passthrough_headers", ())),
         known_bugs=_known_bugs(data, path),
         notes=data.get("notes", ""),
+        upstream=data.get("upstream"),
     )
 
 

@@ -266,6 +266,7 @@ class Emulator:
                 raise ApiError(
                     "invalid_value", param="size", value=_echo(repr(size)), allowed=", ".join(SIZES)
                 )
+            _input_reference(request, fields)
         view = self.state.start_job(
             model=model,
             prompt=prompt,
@@ -367,6 +368,26 @@ def create_app(config: EmulatorConfig) -> Starlette:
     app.state.emulator = emulator.state
     app.state.dialect = emulator.dialect
     return app
+
+
+def _input_reference(request: Request, fields: dict[str, Any]) -> None:
+    """Create's JSON `input_reference` is OpenAI's ImageRefParam: an object whose image_url and
+    file_id are strings (multipart takes a file or that object, so any part is accepted there)."""
+    ref = fields.get("input_reference")
+    if ref is None or "json" not in request.headers.get("content-type", "").lower():
+        return
+    if not isinstance(ref, dict):
+        raise ApiError(
+            "invalid_type", param="input_reference", expected="an object", got=_kind(ref)
+        )
+    for key in ("image_url", "file_id"):
+        if key in ref and not isinstance(ref[key], str):
+            raise ApiError(
+                "invalid_type",
+                param=f"input_reference.{key}",
+                expected="a string",
+                got=_kind(ref[key]),
+            )
 
 
 def _parse_json(body: bytes, *, crash: bool = False) -> dict[str, Any]:

@@ -379,6 +379,9 @@ class ProfileView:
     sources: tuple[str, ...]
     deviations: tuple[ProfileDeviation, ...]
     found: bool  # False: the results name a vendor this installation has no profile for
+    upstream: str = (
+        ""  # the profile's note on its upstream (OpenAI: deprecated, shutdown announced)
+    )
 
 
 # Sections: the page is a list of these, each rendered by templates/sections/<kind>.html.j2.
@@ -983,6 +986,7 @@ def _profiles_section(targets: Sequence[Target], rows: Sequence[CheckRow]) -> Pr
                     for d in profile.deviations
                 ),
                 found=True,
+                upstream=profile.upstream_notice,
             )
         )
     return ProfilesSection(
