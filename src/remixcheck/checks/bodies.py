@@ -9,6 +9,7 @@ from __future__ import annotations
 from remixcheck.checks import MAY_BILL, Body, Check, RequestSpec, register
 from remixcheck.checks.common import single_request
 from remixcheck.findings import Severity
+from remixcheck.origins import CONVENTION
 
 BODIES = {"zero": (b"0", "0"), "array": (b"[1]", "[1]"), "null": (b"null", "null")}
 
@@ -26,8 +27,14 @@ for name, (content, shown) in BODIES.items():
                     "/videos/{source}/remix",
                     Body.raw(content, "application/json"),
                     billing=MAY_BILL,
+                    any_source=True,
                 ),
             ),
             run=single_request((400,)),
+            origin=CONVENTION,
+            why=(
+                "OpenAI's document types the remix body as an object; OpenAI's API answers "
+                "invalid input with 400 and its error envelope"
+            ),
         )
     )

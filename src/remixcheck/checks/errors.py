@@ -98,6 +98,13 @@ def _judge_all(
     return run
 
 
+# OpenAI's document declares its Error object for the API at large, not for video operations.
+WHY_ERROR_OBJECT = (
+    "OpenAI's API answers errors with its error object: param names the field at fault, code "
+    "is machine-readable, message is for people"
+)
+
+
 def _family(check_id: str, title: str, description: str, probe: RequestSpec, judge: Any) -> None:
     register(
         Check(
@@ -108,6 +115,8 @@ def _family(check_id: str, title: str, description: str, probe: RequestSpec, jud
             severity=Severity.ERROR,
             requests=(probe,),
             run=_judge_all(probe, judge),
+            origin=CONVENTION,
+            why=WHY_ERROR_OBJECT,
         )
     )
 
@@ -152,6 +161,8 @@ register(
         severity=Severity.ERROR,
         requests=(INVALID_TYPE,),
         run=_param_run,
+        origin=CONVENTION,
+        why=WHY_ERROR_OBJECT,
     )
 )
 

@@ -53,7 +53,9 @@ def run(ctx: Context, check: Check) -> CheckResult:
     sent_all: list[Sent] = []
     named, status = _named_source(ctx, sent_all)
     if not isinstance(named, str) or not named:
-        raise SkipCheck(f"the new job names no source ({FIELD}): invariant.remixed-from judges that")
+        raise SkipCheck(
+            f"the new job names no source ({FIELD}): invariant.remixed-from judges that"
+        )
     findings: list[Finding] = []
     if named != ctx.source_id:
         findings.append(
@@ -111,5 +113,7 @@ register(
         severity=Severity.ERROR,
         requests=(RETRIEVE_JOB, RETRIEVE_NAMED),
         run=run,
+        origin=PUBLISHED,
+        why="OpenAI's document: remixed_from_video_id is the identifier of the source video",
     )
 )

@@ -90,5 +90,7 @@ register(
         requests=(RETRIEVE_JOB,),
         run=run,
         applies=_applies,
+        origin=CONVENTION,
+        why="the vendor profile documents these headers; OpenAI's SDK waits on openai-poll-after-ms between polls",
     )
 )

@@ -67,7 +67,7 @@ def _contract_findings(ctx: Context, sent: Sent, operation: str) -> list[Finding
 
 def _not_completed(ctx: Context, video: Any, fix: str) -> str:
     status = video.get("status") if isinstance(video, dict) else None
-    what = f"source video {show(ctx.source_id, 80)} is {show(status) if status else 'unreadable'}"
+    what = f"source video {show(ctx.source_id, 400)} is {show(status) if status else 'unreadable'}"
     error = video.get("error") if isinstance(video, dict) else None
     if isinstance(error, dict) and error.get("message"):
         what += f" (the server says: {show(error['message'], 200)})"
@@ -138,7 +138,7 @@ def run(ctx: Context, check: Check) -> CheckResult:
             check,
             findings,
             sent_all,
-            f"retrieving source video {show(ctx.source_id, 80)} answered {last.status} "
+            f"retrieving source video {show(ctx.source_id, 400)} answered {last.status} "
             f"{_server_says(last)}; {fix}",
         )
     video = last.json()
