@@ -415,11 +415,17 @@ def test_replay_still_fails_on_the_faulty_server_and_passes_on_a_fixed_one(
     with running_emulator(
         "openai", api_key=KEY, job_seconds=0.3, faults=("accept-empty-prompt",)
     ) as faulty:
-        still = run_cli("replay", str(failing[0]), "--base-url", faulty.base_url, env=env)
+        still = run_cli(
+            "replay", str(failing[0]), "--base-url", faulty.base_url,
+            "--api-key-env", EMULATOR_KEY_ENV, env=env,
+        )  # fmt: skip
     assert still.returncode == 1, still.stdout + still.stderr
     assert "still fails" in still.stdout
     with running_emulator("openai", api_key=KEY, job_seconds=0.3) as fixed:
-        now = run_cli("replay", str(failing[0]), "--base-url", fixed.base_url, env=env)
+        now = run_cli(
+            "replay", str(failing[0]), "--base-url", fixed.base_url,
+            "--api-key-env", EMULATOR_KEY_ENV, env=env,
+        )  # fmt: skip
     assert now.returncode == 0, now.stdout + now.stderr
     assert "passes now" in now.stdout
     assert KEY not in still.stdout + still.stderr + now.stdout + now.stderr

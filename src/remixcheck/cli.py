@@ -6,6 +6,7 @@ Heavy modules are imported inside the commands that need them, so `--help` stays
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from collections.abc import Callable
@@ -22,6 +23,18 @@ F = TypeVar("F", bound=Callable[..., Any])
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 DEFAULT_JOB_SECONDS = 0.6
 
+class _Finite(click.FloatRange):
+    """A float range that refuses nan and inf (which every comparison of a plain range lets by)."""
+
+    name = "finite number"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
+
+
 # Options the commands share, declared once.
 _FAULT = click.option(
     "--fault",
@@ -31,7 +44,7 @@ _FAULT = click.option(
 )
 _JOB_SECONDS = click.option(
     "--job-seconds",
-    type=click.FloatRange(min=0.05, max=600),
+    type=_Finite(min=0.05, max=600),
     default=DEFAULT_JOB_SECONDS,
     show_default=True,
     help="With --emulate: emulated job duration.",
@@ -65,21 +78,21 @@ _FORMAT = click.option(
 _READ_TIMEOUT = click.option(
     "--timeout",
     "read_timeout",
-    type=click.FloatRange(min=0.1),
+    type=_Finite(min=0.1),
     default=30.0,
     show_default=True,
     help="Seconds for each request as a whole: connect, headers and the whole body.",
 )
 _CONNECT_TIMEOUT = click.option(
     "--connect-timeout",
-    type=click.FloatRange(min=0.1),
+    type=_Finite(min=0.1),
     default=5.0,
     show_default=True,
     help="Seconds.",
 )
 _MAX_RETRY_WAIT = click.option(
     "--max-retry-wait",
-    type=click.FloatRange(min=0),
+    type=_Finite(min=0),
     default=30.0,
     show_default=True,
     help="Total seconds to wait on 429 Retry-After, per target; past it a check ends as 'rate limited'.",
@@ -102,9 +115,27 @@ class _Group(click.Group):
         except RemixcheckError as exc:
             _error_line(str(exc))
             ctx.exit(EXIT_USAGE)
+        except click.UsageError as exc:  # a bad flag value: one line too, not click's three
+            where = exc.ctx.command_path if exc.ctx is not None else "remixcheck"
+            _error_line(f"{exc.format_message()} (see `{where} --help`)")
+            ctx.exit(EXIT_USAGE)
+        except click.ClickException as exc:
+            _error_line(exc.format_message())
+            ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("remixcheck: interrupted", err=True)
             ctx.exit(130)
+        except (click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as exc:
+            # A bug of ours, not bad input; still one line (with no key in it) unless asked.
+            if os.environ.get("REMIXCHECK_TRACEBACK"):
+                raise
+            _error_line(
+                f"internal error: {type(exc).__name__}: {exc} "
+                "(a remixcheck bug: please report it; REMIXCHECK_TRACEBACK=1 shows where)"
+            )
+            ctx.exit(EXIT_USAGE)
 
 
 def _error_line(message: str) -> None:
@@ -261,7 +292,7 @@ def _print_offline(report: Any) -> None:
 
 
 @main.command()
-@click.option("--vendor", required=True, help="Vendor dialect to emulate.")
+@click.option("--vendor", help="Vendor dialect to emulate (required unless --list-faults).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 @click.option(
@@ -274,7 +305,7 @@ def _print_offline(report: Any) -> None:
     "--job-seconds",
     default=2.0,
     show_default=True,
-    type=click.FloatRange(0, 3600),
+    type=_Finite(0, 3600),
     help="Wall time of a job from queued to done.",
 )
 @click.option(
@@ -285,7 +316,7 @@ def _print_offline(report: Any) -> None:
 )
 @click.option("--list-faults", is_flag=True, help="List the injectable faults and exit.")
 def serve(
-    vendor: str,
+    vendor: str | None,
     host: str,
     port: int,
     api_key: str | None,
@@ -300,6 +331,8 @@ def serve(
         for name, description in emulator.FAULTS.items():
             click.echo(f"{name:28} {_describe(description)}")
         return
+    if vendor is None:
+        raise click.UsageError("Missing option '--vendor' (or --list-faults).")
     vendors.load(vendor)
     if api_key is not None:
         keys.check(api_key, "--api-key / REMIXCHECK_EMULATOR_API_KEY")
@@ -436,24 +469,24 @@ def _origin_text(item: dict[str, Any]) -> str:
 @_READ_TIMEOUT
 @click.option(
     "--max-time",
-    type=click.FloatRange(min=0.1),
+    type=_Finite(min=0.1),
     help="Seconds for each target, enforced mid-request. Default: --poll-timeout + 10 x --timeout.",
 )
 @click.option(
     "--poll-timeout",
-    type=click.FloatRange(min=0),
+    type=_Finite(min=0),
     default=300.0,
     show_default=True,
     help="Seconds to poll a job before giving up.",
 )
 @click.option(
     "--poll-interval",
-    type=click.FloatRange(min=0),
+    type=_Finite(min=0),
     default=1.0,
     show_default=True,
     help="Seconds between polls when the server sends no openai-poll-after-ms.",
 )
-@click.option("--rate", type=click.FloatRange(min=0.01), help="Max requests per second per target.")
+@click.option("--rate", type=_Finite(min=0.01), help="Max requests per second per target.")
 @_MAX_RETRY_WAIT
 @_MAX_BODY_BYTES
 @_FAULT
@@ -870,12 +903,12 @@ def report(results_files: tuple[Path, ...], output: Path) -> None:
 )
 @click.option(
     "--max-time",
-    type=click.FloatRange(min=0.1),
+    type=_Finite(min=0.1),
     default=600.0,
     show_default=True,
     help="Seconds for each target, enforced mid-request.",
 )
-@click.option("--rate", type=click.FloatRange(min=0.01), help="Max requests per second.")
+@click.option("--rate", type=_Finite(min=0.01), help="Max requests per second.")
 @click.option(
     "--seed", type=click.IntRange(min=0), help="Seed of the run (printed when not given)."
 )
@@ -978,8 +1011,9 @@ def fuzz(
             fuzzed = _fuzz_with_progress(fuzzing, chosen, options)
     data = fuzzed.public_dict()
     secrets_ = [t.api_key for t in chosen if t.api_key]
+    emulator = {"faults": list(faults), "job_seconds": job_seconds} if emulate else None
     cases = _replace_cases(
-        fuzzcase, report_dir / "fuzz-cases", fuzzed, secrets_, {t.name for t in chosen}
+        fuzzcase, report_dir / "fuzz-cases", fuzzed, secrets_, {t.name for t in chosen}, emulator
     )
     merged = fuzzcase.merge_results(existing, data)
     _finish(
@@ -1006,7 +1040,12 @@ def _fuzz_with_progress(fuzzing: Any, chosen: list[Any], options: Any) -> Any:
 
 
 def _replace_cases(
-    fuzzcase: Any, directory: Path, fuzzed: Any, secrets: list[str], names: set[str]
+    fuzzcase: Any,
+    directory: Path,
+    fuzzed: Any,
+    secrets: list[str],
+    names: set[str],
+    emulator: dict[str, Any] | None,
 ) -> dict[str, list[Path]]:
     """Drop the kept cases of these targets from earlier runs, then write this run's."""
     import json
@@ -1020,7 +1059,8 @@ def _replace_cases(
             if target in names:
                 old.unlink()
     return {
-        t.target.name: fuzzcase.write_cases(t.cases, directory, secrets) for t in fuzzed.targets
+        t.target.name: fuzzcase.write_cases(t.cases, directory, secrets, emulator)
+        for t in fuzzed.targets
     }
 
 
@@ -1060,10 +1100,22 @@ def _print_fuzz_summary(data: dict[str, Any], cases: dict[str, list[Path]], cons
 
 @main.command()
 @click.argument("case_file", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--base-url", help="Send the case here instead of the base URL it was found on.")
+@click.option(
+    "--base-url",
+    help="Send the case here. Needed for a case recorded off loopback: the file alone never decides where your key goes.",
+)
+@click.option(
+    "--emulate",
+    is_flag=True,
+    help="Start the bundled emulator the case was found on (same dialect and faults) and replay against it.",
+)
+@click.option(
+    "--vendor",
+    help="Profile to judge with, a bundled name or a profile file (default: the case's, which must be bundled).",
+)
 @click.option(
     "--api-key-env",
-    help="Environment variable holding the key (default: the one the case names).",
+    help="Environment variable holding the key (default: the vendor's, e.g. OPENAI_API_KEY; never one the case names).",
 )
 @click.option(
     "--max-billable",
@@ -1075,6 +1127,8 @@ def _print_fuzz_summary(data: dict[str, Any], cases: dict[str, list[Path]], cons
 def replay(
     case_file: Path,
     base_url: str | None,
+    emulate: bool,
+    vendor: str | None,
     api_key_env: str | None,
     max_billable: int | None,
     strict: bool,
@@ -1082,27 +1136,57 @@ def replay(
 ) -> None:
     """Send one saved fuzz case again and judge the answer.
 
-    Exit 0 when it now passes, 1 when it still fails, 2 on usage or input errors.
+    The case goes to the base URL it was recorded against only when that is loopback;
+    anywhere else only with --base-url. Exit 0 when it now passes, 1 when it still fails,
+    2 on usage or input errors (a malformed or tampered case file included).
     """
-    from remixcheck import fuzzcase
+    import contextlib
+
+    from remixcheck import casefile, fuzzcase
+    from remixcheck.quoting import show, show_text
     from remixcheck.results import scrub
+    from remixcheck.targets import Target, make_target
     from remixcheck.transport import TransportSettings
 
+    if emulate and (base_url or api_key_env):
+        raise click.UsageError("--emulate starts its own emulator: drop --base-url / --api-key-env")
     data = fuzzcase.load_case(case_file)
-    result, secrets = fuzzcase.replay(
-        data,
-        TransportSettings(read_timeout=read_timeout),
-        base_url=base_url,
-        api_key_env=api_key_env,
-        max_billable=max_billable,
-        strict=strict,
-    )
-    console = _console()
+    profile = casefile.vendor(data, vendor, case_file)
+    request = fuzzcase.FuzzRequest.from_dict(data["request"])
+    with contextlib.ExitStack() as stack:
+        if emulate:
+            from remixcheck.emulator import running_emulator
+
+            faults, job_seconds = casefile.emulator_config(data, case_file)
+            emu = stack.enter_context(
+                running_emulator(profile, faults=faults, job_seconds=job_seconds)
+            )
+            target = Target(
+                name=str(data.get("target") or profile),
+                vendor=profile,
+                base_url=emu.base_url,
+                api_key_env="REMIXCHECK_EMULATOR_API_KEY",
+                api_key=emu.api_key,
+                emulated=True,
+            )
+        else:
+            target = make_target(
+                name=str(data.get("target") or profile),
+                vendor=profile,
+                base_url=casefile.destination(data, base_url, case_file),
+                api_key_env=api_key_env,
+                video_id=None,
+                max_billable=max_billable,
+                require_key=request.auth == "valid",
+            )
+        result = fuzzcase.replay(
+            data, target, TransportSettings(read_timeout=read_timeout), strict=strict
+        )
     request = result.judgement.request
     expectation = result.judgement.expectation
     lines = [
-        f"case {result.case_id}: {request.description}",
-        f"  {request.method} {result.base_url}{request.path[:200]} -> {result.judgement.status}"
+        f"case {result.case_id}: {show(request.description)}",
+        f"  {request.method} {result.base_url}{show_text(request.path)} -> {result.judgement.status}"
         f" (expected: {expectation.why})",
         f"  cause: {expectation.cause}",
     ]
@@ -1114,6 +1198,6 @@ def replay(
         origin = _origin_text({"origin": f.origin, "origin_why": f.origin_why})
         lines.append(f"  {f.verdict.value} {check}: {where}: {f.message[:300]}{dev}{origin}")
     lines.append("still fails" if result.failing else "passes now")
-    for line in scrub(lines, secrets):
-        console.print(line, markup=False, highlight=False)
+    for line in scrub(lines, []):
+        _console().print(line, markup=False, highlight=False)
     sys.exit(EXIT_FINDINGS if result.failing else EXIT_OK)

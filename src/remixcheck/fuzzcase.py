@@ -16,23 +16,24 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, TypeGuard
+from typing import TYPE_CHECKING, Any, TypeGuard
 
+from remixcheck.casefile import CASE_SCHEMA, CASE_VERSION
 from remixcheck.checks.context import evidence
 from remixcheck.contract import Operation
 from remixcheck.envelope import undeclared_error_findings
-from remixcheck.errors import InputError
 from remixcheck.exchange import Request, decode_json, media_type
 from remixcheck.findings import Finding, Severity, Verdict, worst_verdict
 from remixcheck.origins import CONVENTION, PUBLISHED, WHY_AUTH, WHY_INVALID, WHY_STATUSES
 from remixcheck.quoting import show, show_text
-from remixcheck.results import CheckResult, Evidence, Outcome, load_versioned, scrub, write_json
-from remixcheck.transport import Sent, Transport, TransportSettings
+from remixcheck.results import CheckResult, Evidence, Outcome, scrub, write_json
+from remixcheck.transport import Sent, Transport, TransportError, TransportSettings
 from remixcheck.validate import MULTIPART, Route, Validator, parse_multipart
 from remixcheck.vendors import Profile
 
-CASE_SCHEMA = "remixcheck/fuzz-case"
-CASE_VERSION = 1
+if TYPE_CHECKING:
+    from remixcheck.targets import Target
+
 FAMILY = "fuzz"
 EVIDENCE_PER_CHECK = 3
 
@@ -1025,24 +1026,31 @@ def case_record(
 
 
 def write_cases(
-    records: Iterable[CaseRecord], directory: Path, secrets: Iterable[str]
+    records: Iterable[CaseRecord],
+    directory: Path,
+    secrets: Iterable[str],
+    emulator: Mapping[str, Any] | None = None,
 ) -> list[Path]:
-    """Write each case as <directory>/<id>.json, every secret scrubbed; returns the paths."""
+    """Write each case as <directory>/<id>.json, every secret scrubbed; returns the paths.
+
+    `emulator` (faults, job seconds) marks cases found on a bundled emulator, so
+    `replay --emulate` can start the same one again.
+    """
     needles = [s for s in secrets if s]
     written = []
     for record in records:
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / f"{record.id}.json"
-        written.append(write_json(scrub(record.data, needles), path))
+        data = {**record.data, "emulator": dict(emulator)} if emulator else record.data
+        written.append(write_json(scrub(data, needles), path))
     return written
 
 
 def load_case(path: Path) -> dict[str, Any]:
-    data = load_versioned(path, CASE_SCHEMA, CASE_VERSION, "fuzz case")
-    for key in ("vendor", "base_url", "api_key_env", "request"):
-        if key not in data:
-            raise InputError(f"{path}: fuzz case has no {key!r}")
-    return data
+    """A case file, checked as the untrusted input it is (see casefile.py)."""
+    from remixcheck import casefile
+
+    return casefile.load(path)
 
 
 # -- merging into an existing results.json ----------------------------------------------------
@@ -1110,29 +1118,14 @@ class Replay:
 
 
 def replay(
-    data: Mapping[str, Any],
-    settings: TransportSettings,
-    *,
-    base_url: str | None = None,
-    api_key_env: str | None = None,
-    max_billable: int | None = None,
-    strict: bool = False,
-) -> tuple[Replay, list[str]]:
-    """Send one saved case again and judge the answer; returns it and the secrets to scrub."""
-    from remixcheck.errors import UsageError
-    from remixcheck.targets import make_target
+    data: Mapping[str, Any], target: Target, settings: TransportSettings, *, strict: bool = False
+) -> Replay:
+    """Send one saved (and checked) case to `target` again and judge the answer."""
+    from remixcheck.casefile import request_url
+    from remixcheck.errors import RemixcheckError, UsageError
 
     request = FuzzRequest.from_dict(data["request"])
-    target = make_target(
-        name=str(data.get("target", data["vendor"])),
-        vendor=str(data["vendor"]),
-        base_url=base_url or str(data["base_url"]),
-        api_key_env=api_key_env or str(data["api_key_env"]),
-        video_id=None,
-        max_billable=max_billable,
-        where="--base-url" if base_url else "case base_url",
-        require_key=request.auth == "valid",
-    )
+    request_url(target.base_url, request.path)
     validator = Validator.for_vendor(target.vendor)
     judge = Judge(validator, Observed.from_context(request.video_id, data.get("context") or {}))
     if exposed(request, judge.operation(request)) and target.max_billable == 0:
@@ -1142,12 +1135,14 @@ def replay(
         )
     with Transport(target.base_url, target.api_key, target.api_key_env, settings) as transport:
         transport.request_limit = 1
-        sent = send(transport, request, validator.profile)
+        try:
+            sent = send(transport, request, validator.profile)
+        except TransportError as exc:
+            raise RemixcheckError(f"could not replay case {request.case_id}: {exc}") from None
     judgement = judge.judge(request, sent)
     failing = any(
         f.severity is not Severity.INFO
         and (f.verdict is Verdict.VIOLATION or (strict and f.verdict is Verdict.DEVIATION))
         for _, f in judgement.findings
     )
-    secrets = [target.api_key] if target.api_key else []
-    return Replay(request.case_id, judgement, sent, failing, target.base_url), secrets
+    return Replay(request.case_id, judgement, sent, failing, target.base_url)

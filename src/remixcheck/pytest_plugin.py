@@ -223,12 +223,6 @@ class _State:
         self.report: str | None = opt("remixcheck_report")
         self.strict: bool = bool(opt("remixcheck_strict"))
         self.rootdir = Path(str(config.rootpath))
-        workerinput = getattr(config, "workerinput", None)
-        self.is_worker = workerinput is not None
-        if workerinput is not None:
-            self.shared_dir = Path(workerinput[SHARED_DIR_KEY])
-        else:
-            self.shared_dir = Path(tempfile.mkdtemp(prefix="remixcheck-pytest-"))
         self._specs: list[_TargetSpec] | None = None
         self._results: dict[str, dict[str, dict[str, Any]]] = {}
         self._keys: list[str] = []
@@ -239,6 +233,17 @@ class _State:
             )
         if self.base_url and not self.vendor:
             raise pytest.UsageError("--remixcheck-base-url needs --remixcheck-vendor")
+        if self.max_billable is not None and self.max_billable < 0:
+            raise pytest.UsageError("--remixcheck-max-billable must be a whole number >= 0")
+        # Every option is checked here, at configure time: an error raised later, during
+        # collection, would be an INTERNALERROR instead of a usage error.
+        self.target_specs()
+        workerinput = getattr(config, "workerinput", None)
+        self.is_worker = workerinput is not None
+        if workerinput is not None:
+            self.shared_dir = Path(workerinput[SHARED_DIR_KEY])
+        else:
+            self.shared_dir = Path(tempfile.mkdtemp(prefix="remixcheck-pytest-"))
 
     def target_specs(self) -> list[_TargetSpec]:
         if self._specs is None:
@@ -261,6 +266,14 @@ class _State:
                     if self.emulate in ("", "all")
                     else [v.strip() for v in self.emulate.split(",") if v.strip()]
                 )
+                unknown = [n for n in names if n not in EMULATED_VENDORS]
+                if unknown or not names:
+                    # `--remixcheck-emulate tests/` takes "tests/" as its value: say so.
+                    raise pytest.UsageError(
+                        f"--remixcheck-emulate: {', '.join(unknown) or 'nothing'} is not an emulated "
+                        f"vendor ({', '.join(EMULATED_VENDORS)}, or all); to give test paths too, "
+                        "write --remixcheck-emulate=all tests/"
+                    )
                 names = sorted(names, key=lambda v: (v != "openai", v))
                 return [
                     _TargetSpec(f"{vendors.load(n).id}-emulator", vendors.load(n).id, None, checks)
@@ -269,7 +282,7 @@ class _State:
             if self.base_url is not None:
                 assert self.vendor is not None
                 target = make_target(
-                    name=self.vendor,
+                    name=vendors.load(self.vendor).id,  # the vendor may be a profile file's path
                     vendor=self.vendor,
                     base_url=self.base_url,
                     api_key_env=self.api_key_env,
@@ -281,7 +294,9 @@ class _State:
                 path = Path(self.config_path) if self.config_path else None
                 targets = targets_from_config(path, self.rootdir, max_billable=self.max_billable)
         except RemixcheckError as exc:
-            raise pytest.UsageError(f"remixcheck: {exc}") from None
+            from remixcheck.redact import redact
+
+            raise pytest.UsageError(f"remixcheck: {redact(str(exc))}") from None
         self._keys += [t.api_key for t in targets if t.api_key]
         return [_TargetSpec(t.name, t.vendor, t, checks) for t in targets]
 

@@ -13,6 +13,7 @@ from typing import Any
 from remixcheck.display import server_message
 from remixcheck.errors import InputError
 from remixcheck.findings import Finding
+from remixcheck.quoting import show
 from remixcheck.redact import redact
 
 SCHEMA_ID = "remixcheck/results"
@@ -282,17 +283,26 @@ FUZZ_FAMILY = "fuzz"
 
 def load_versioned(path: Path, schema_id: str, version: int, what: str) -> dict[str, Any]:
     """Read one of our versioned JSON files (results, fuzz cases), checking kind and version."""
+    import stat
+
+    from remixcheck import jsonsafe
+
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        if not stat.S_ISREG(path.stat().st_mode):  # /dev/zero, a FIFO: never read to the end
+            raise InputError(f"{path}: not a regular file")
+        raw = path.read_bytes()
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except (ValueError, UnicodeDecodeError) as exc:
+    try:
+        # Deeper than the findings' own values may nest, far below any stack limit.
+        data = jsonsafe.decode(raw, max_depth=500)
+    except ValueError as exc:
         raise InputError(f"{path}: not a {what} (invalid JSON: {exc})") from None
     if not isinstance(data, dict) or data.get("schema") != schema_id:
         raise InputError(f'{path}: not a remixcheck {what} (no "schema": "{schema_id}")')
     if data.get("version") != version:
         raise InputError(
-            f"{path}: {what} version {data.get('version')!r} is not supported (expected {version})"
+            f"{path}: {what} version {show(data.get('version'), 40)} is not supported (expected {version})"
         )
     return data
 

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from remixcheck import keys, redact, vendors
+from remixcheck import config_schema, keys, redact, vendors
 from remixcheck.errors import UsageError
+from remixcheck.quoting import show
 from remixcheck.transport import is_loopback
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(slots=True)
@@ -34,18 +38,33 @@ class Target:
 
 def check_base_url(url: str, where: str = "--base-url") -> str:
     """A base URL with scheme and host, no credentials, no query; returned without a trailing slash."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(f"{where}: {url!r} is not an http(s) URL with a host")
-    if parts.username or parts.password:
-        raise UsageError(f"{where}: put credentials in an environment variable, not in the URL")
-    if parts.query or parts.fragment:
-        raise UsageError(f"{where}: {url!r} must not carry a query or fragment")
+    shown = show(url, 100)
     try:
-        parts.port  # noqa: B018 - raises on a bad port
-    except ValueError:
-        raise UsageError(f"{where}: {url!r} has an invalid port") from None
+        parts = urlsplit(url)
+    except ValueError:  # "http://[::1"
+        raise UsageError(f"{where}: {shown} is not a valid URL (bad host)") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"{where}: {shown} is not an http(s) URL with a host")
+    if any(c <= " " or c == "\x7f" for c in url) or _SURROGATE.search(url):
+        raise UsageError(f"{where}: {shown} holds whitespace or control characters")
+    try:
+        port = parts.port
+    except ValueError:  # "http://h:99999", "http://h:x"
+        raise UsageError(f"{where}: {shown} has an invalid port") from None
+    if parts.username or parts.password or "@" in parts.netloc:
+        raise UsageError(f"{where}: put credentials in an environment variable, not in the URL")
+    if parts.query or parts.fragment or "?" in url or "#" in url:
+        raise UsageError(f"{where}: {shown} must not carry a query or fragment")
+    if port == 0:
+        raise UsageError(f"{where}: {shown}: port 0 is no port a server listens on")
     return url.rstrip("/")
+
+
+def check_name(name: str, where: str) -> str:
+    """A target name usable as a pytest node id, a file name and a report label."""
+    if not re.fullmatch(config_schema.NAME_PATTERN, name):
+        raise UsageError(f"{where}: target name {show(name, 80)}: expected {config_schema.NAME_RULE}")
+    return name
 
 
 def make_target(
@@ -59,6 +78,7 @@ def make_target(
     where: str = "--base-url",
     require_key: bool = True,
 ) -> Target:
+    check_name(name, where)
     profile = vendors.load(vendor)
     url = check_base_url(base_url, where)
     env = api_key_env or profile.key_env
@@ -69,8 +89,10 @@ def make_target(
         )
     if video_id is not None and not profile.video_id.pattern.fullmatch(video_id):
         raise UsageError(
-            f"target {name}: video id {video_id!r} is not in {profile.name}'s format (e.g. {profile.video_id.example})"
+            f"target {name}: video id {show(video_id, 80)} is not in {profile.name}'s format (e.g. {profile.video_id.example})"
         )
+    if max_billable is not None and max_billable < 0:
+        raise UsageError(f"{where}: max billable must be a whole number >= 0, got {max_billable}")
     if max_billable is None and not is_loopback(url):
         max_billable = 0  # real vendors bill every accepted remix: nothing billable unless asked
     return Target(
@@ -84,7 +106,7 @@ def make_target(
     )
 
 
-CONFIG_KEYS = {"name", "vendor", "base_url", "api_key_env", "video_id", "max_billable"}
+CONFIG_KEYS = set(config_schema.TARGET_SCHEMA["properties"])
 
 
 def load_config(path: Path | None, cwd: Path) -> tuple[Path, list[dict[str, Any]]] | None:
@@ -101,36 +123,11 @@ def load_config(path: Path | None, cwd: Path) -> tuple[Path, list[dict[str, Any]
             raise UsageError(f"{candidate}: cannot read: {exc}") from None
         except tomllib.TOMLDecodeError as exc:
             raise UsageError(f"{candidate}: invalid TOML: {exc}") from None
-        section = (
-            data.get("tool", {}).get("remixcheck") if candidate.name == "pyproject.toml" else data
-        )
+        section = config_schema.section_of(data, candidate)
         if section is None:
             continue
-        targets = section.get("targets")
-        if (
-            not isinstance(targets, list)
-            or not targets
-            or not all(isinstance(t, dict) for t in targets)
-        ):
-            raise UsageError(
-                f"{candidate}: expected one or more [[targets]] tables"
-                + (" under [tool.remixcheck]" if candidate.name == "pyproject.toml" else "")
-            )
-        for i, t in enumerate(targets):
-            unknown = sorted(set(t) - CONFIG_KEYS)
-            if unknown:
-                raise UsageError(
-                    f"{candidate}: targets[{i}]: unknown key(s) {', '.join(unknown)} (known: {', '.join(sorted(CONFIG_KEYS))})"
-                )
-            for key in ("name", "vendor", "base_url"):
-                if not isinstance(t.get(key), str) or not t[key]:
-                    raise UsageError(f"{candidate}: targets[{i}]: {key} is required (a string)")
-            if "max_billable" in t and (
-                not isinstance(t["max_billable"], int) or t["max_billable"] < 0
-            ):
-                raise UsageError(
-                    f"{candidate}: targets[{i}]: max_billable must be a whole number >= 0"
-                )
+        config_schema.check_section(section, candidate)
+        targets = section["targets"]
         names = [t["name"] for t in targets]
         if len(set(names)) != len(names):
             raise UsageError(f"{candidate}: target names must be unique")

@@ -407,6 +407,11 @@ def _join(url: str, location: str) -> str | None:
     return target
 
 
+def same_origin(a: str, b: str) -> bool:
+    """Whether two URLs share scheme, host and port (the boundary a key never crosses)."""
+    return _origin(a) == _origin(b)
+
+
 def _origin(url: str) -> str:
     parts = urlsplit(url)
     try:
