@@ -139,7 +139,8 @@ def test_fuzz_names_a_non_object_body_crash_once_and_replay_agrees(tmp_path: Pat
             [finding] = [f for f in case["findings"] if f["fuzz_check"] == "fuzz.server-error"]
             assert finding["message"] == f"{label} got 500"
             path = tmp_path / "fuzz-cases" / f"{case['id']}.json"
-            again = run_cli("replay", str(path), env={KEY_ENV: KEY})
+            # The key's variable comes from the command line, never from the case file.
+            again = run_cli("replay", str(path), "--api-key-env", KEY_ENV, env={KEY_ENV: KEY})
             assert again.returncode == 1, again.stdout + again.stderr
             assert f"cause: {label}" in again.stdout
             assert f"fuzz.server-error: status: {label} got 500" in again.stdout
