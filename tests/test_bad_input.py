@@ -139,9 +139,7 @@ def _alias_bomb() -> str:
 
 
 def _record(url: str) -> str:
-    return json.dumps(
-        {"request": {"method": "GET", "url": url, "headers": {}}, "response": None}
-    )
+    return json.dumps({"request": {"method": "GET", "url": url, "headers": {}}, "response": None})
 
 
 @dataclass
@@ -192,7 +190,12 @@ PROBES: dict[str, Probe] = {
         _case(emulator={"faults": [], "job_seconds": 0.5}), "add --emulate"
     ),
     "case: deep JSON": Probe(
-        _file("case.json", '{"schema": "remixcheck/fuzz-case", "x": ' + "[" * 5000 + "]" * 5000 + "}", "replay", "{file}"),
+        _file(
+            "case.json",
+            '{"schema": "remixcheck/fuzz-case", "x": ' + "[" * 5000 + "]" * 5000 + "}",
+            "replay",
+            "{file}",
+        ),
         "nested deeper",
     ),
     "case: /dev/zero": Probe(_args("replay", "/dev/zero"), "not a regular file"),
@@ -245,9 +248,7 @@ PROBES: dict[str, Probe] = {
         _args(*RUN, "--base-url", "http://127.0.0.1\r\nX: y"), "control characters"
     ),
     "base URL with @": Probe(_args(*RUN, "--base-url", "http://a@127.0.0.1"), "credentials"),
-    "target name x[/]": Probe(
-        _args(*RUN, "--base-url", "{url}", "--name", "x[/]"), "target name"
-    ),
+    "target name x[/]": Probe(_args(*RUN, "--base-url", "{url}", "--name", "x[/]"), "target name"),
     "--timeout nan": Probe(_args(*RUN, "--base-url", "{url}", "--timeout", "nan"), "finite"),
     "--connect-timeout inf": Probe(
         _args(*RUN, "--base-url", "{url}", "--connect-timeout", "inf"), "--connect-timeout"
@@ -277,7 +278,11 @@ PROBES: dict[str, Probe] = {
         _file(
             "tag.yaml",
             "id: !!python/object/apply:os.system ['true']\n",
-            *RUN, "--base-url", "{url}", "--vendor", "{file}",
+            *RUN,
+            "--base-url",
+            "{url}",
+            "--vendor",
+            "{file}",
         ),
         "invalid YAML",
     ),
@@ -289,14 +294,27 @@ PROBES: dict[str, Probe] = {
     ),
     # -- captures for validate ----------------------------------------------------------------
     "capture: deep JSON on one line": Probe(
-        _file("deep.jsonl", "[" * 100_000 + "]" * 100_000 + "\n", "validate", "{file}", "--vendor", "openai"),
+        _file(
+            "deep.jsonl",
+            "[" * 100_000 + "]" * 100_000 + "\n",
+            "validate",
+            "{file}",
+            "--vendor",
+            "openai",
+        ),
         "nested deeper",
     ),
     "capture: deep HAR": Probe(
         _file(
             "deep.har",
-            '{"log": {"version": "1.2", "pages": ' + "[" * 100_000 + "]" * 100_000 + ', "entries": []}}',
-            "validate", "{file}", "--vendor", "openai",
+            '{"log": {"version": "1.2", "pages": '
+            + "[" * 100_000
+            + "]" * 100_000
+            + ', "entries": []}}',
+            "validate",
+            "{file}",
+            "--vendor",
+            "openai",
         ),
         "nested deeper",
     ),
@@ -304,7 +322,9 @@ PROBES: dict[str, Probe] = {
         _file("v6.jsonl", _record("//[::1") + "\n", "validate", "{file}", "--vendor", "openai"),
         "could not be read",
     ),
-    "capture: empty stdin": Probe(_args("validate", "-", "--vendor", "openai"), "empty input", stdin=""),
+    "capture: empty stdin": Probe(
+        _args("validate", "-", "--vendor", "openai"), "empty input", stdin=""
+    ),
     "capture: neither HAR nor lines": Probe(
         _file("x.json", '{"a": 1}', "validate", "{file}", "--vendor", "openai"), "neither HAR"
     ),
@@ -370,7 +390,7 @@ PLUGIN_PROBES = {
 }
 
 
-@pytest.mark.parametrize("args,says", PLUGIN_PROBES.values(), ids=PLUGIN_PROBES.keys())
+@pytest.mark.parametrize(("args", "says"), PLUGIN_PROBES.values(), ids=PLUGIN_PROBES.keys())
 def test_plugin_option_errors_are_usage_errors(
     pytester: pytest.Pytester, args: list[str], says: str
 ) -> None:

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -16,7 +17,7 @@ from tests.test_bad_input import GET_CASE
 
 class _Recorder(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    seen: list[str] = []
+    seen: ClassVar[list[str]] = []
 
     def do_GET(self) -> None:
         type(self).seen.append(self.headers.get("authorization") or "")
@@ -33,7 +34,7 @@ class _Recorder(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def recorder() -> Iterator[tuple[str, list[str]]]:
-    seen: list[str] = []
+    seen: ClassVar[list[str]] = []
     handler = type("Handler", (_Recorder,), {"seen": seen})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
@@ -127,7 +128,9 @@ def _record(prompt: str) -> str:
 
 
 def test_validate_reads_stdin_and_long_first_lines(tmp_path: Path) -> None:
-    piped = run_cli("validate", "-", "--vendor", "openai", "--format", "json", stdin=_record("x") + "\n")
+    piped = run_cli(
+        "validate", "-", "--vendor", "openai", "--format", "json", stdin=_record("x") + "\n"
+    )
     assert piped.returncode == 1, piped.stderr  # validated; the 400 body is a violation
     assert json.loads(piped.stdout)["validated"] == 1
     long_first = tmp_path / "long.jsonl"
@@ -149,7 +152,9 @@ def test_validate_keeps_reading_past_a_broken_first_line(tmp_path: Path) -> None
 
 def test_validate_replaces_lone_surrogates_instead_of_crashing(tmp_path: Path) -> None:
     capture = tmp_path / "s.jsonl"
-    capture.write_text(_record("\\ud800 snow").replace("\\\\ud800", "\\ud800") + "\n", encoding="utf-8")
+    capture.write_text(
+        _record("\\ud800 snow").replace("\\\\ud800", "\\ud800") + "\n", encoding="utf-8"
+    )
     out = run_cli("validate", str(capture), "--vendor", "openai", "--format", "json")
     assert out.returncode == 1, out.stderr
     assert json.loads(out.stdout)["validated"] == 1

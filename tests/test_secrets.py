@@ -71,7 +71,12 @@ def test_every_door_refuses_a_key_with_a_trailing_newline(tmp_path: Path, leaky:
         ),
         "replay": run_cli("replay", str(case), "--base-url", leaky, env=env),
         "serve": run_cli(
-            "serve", "--vendor", "openai", "--port", "0", env={"REMIXCHECK_EMULATOR_API_KEY": KEY + "\r"}
+            "serve",
+            "--vendor",
+            "openai",
+            "--port",
+            "0",
+            env={"REMIXCHECK_EMULATOR_API_KEY": KEY + "\r"},
         ),
     }
     for name, out in runs.items():
@@ -85,7 +90,10 @@ def test_plugin_refuses_an_unusable_key_as_a_usage_error(
 ) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", KEY + "\r")
     result = pytester.runpytest_subprocess(
-        "-p", "no:cacheprovider", "--remixcheck-base-url=http://127.0.0.1:9", "--remixcheck-vendor=openai"
+        "-p",
+        "no:cacheprovider",
+        "--remixcheck-base-url=http://127.0.0.1:9",
+        "--remixcheck-vendor=openai",
     )
     text = result.stdout.str() + result.stderr.str()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
@@ -133,7 +141,9 @@ def test_no_form_of_the_key_leaks_from_run_fuzz_and_replay(tmp_path: Path, leaky
     env = {"OPENAI_API_KEY": KEY}
     reports = tmp_path / "reports"
     target = ["--base-url", leaky, "--vendor", "openai", "--report-dir", str(reports)]
-    run = run_cli("run", *target, "--max-billable", "3", "--poll-timeout", "1", env=env, cwd=tmp_path)
+    run = run_cli(
+        "run", *target, "--max-billable", "3", "--poll-timeout", "1", env=env, cwd=tmp_path
+    )
     assert run.returncode == 1, run.stderr
     fuzz = run_cli("fuzz", *target, "--max-requests", "25", "--seed", "3", env=env, cwd=tmp_path)
     assert fuzz.returncode == 1, fuzz.stderr
@@ -197,7 +207,12 @@ def test_no_form_of_the_key_leaks_from_validate(tmp_path: Path) -> None:
     capture.write_text(json.dumps(good) + "\n" + broken + "\n", encoding="utf-8")
     for fmt in ("text", "json"):
         out = run_cli(
-            "validate", str(capture), "--vendor", "openai", "--format", fmt,
+            "validate",
+            str(capture),
+            "--vendor",
+            "openai",
+            "--format",
+            fmt,
             env={"OPENAI_API_KEY": KEY},
         )
         assert out.returncode == 2, out.stderr  # one record unreadable
@@ -237,4 +252,3 @@ def test_short_keys_are_redacted_verbatim_without_blotting_out_text() -> None:
 def test_a_large_body_without_the_key_comes_back_unchanged() -> None:
     body = json.dumps({"prompt": "x" * 5_000_000, "id": "video_1"})
     assert Redactor([KEY]).text(body) is body
-

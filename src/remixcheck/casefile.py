@@ -88,7 +88,7 @@ SCHEMA: dict[str, Any] = {
 
 def load(path: Path) -> dict[str, Any]:
     """A case file, read with a size limit and checked; InputError naming the first problem."""
-    data = jsonsafe_decode(path, _read(path))
+    data: dict[str, Any] = jsonsafe_decode(path, _read(path))
     import jsonschema
 
     validator = jsonschema.Draft202012Validator(SCHEMA)
@@ -100,7 +100,9 @@ def load(path: Path) -> dict[str, Any]:
         try:
             base64.b64decode(request["body"], validate=True)
         except (binascii.Error, ValueError):
-            raise InputError(f"{path}: not a valid fuzz case: request/body is not valid base64") from None
+            raise InputError(
+                f"{path}: not a valid fuzz case: request/body is not valid base64"
+            ) from None
     return data
 
 
@@ -134,11 +136,15 @@ def _describe(error: Any) -> str:
     where = "/".join(str(p) for p in error.absolute_path) or "the case"
     kind, value, schema = error.validator, error.instance, error.schema
     if kind == "type":
-        expected = schema["type"] if isinstance(schema["type"], str) else " or ".join(schema["type"])
+        expected = (
+            schema["type"] if isinstance(schema["type"], str) else " or ".join(schema["type"])
+        )
         return f"{where} must be {_article(expected)}, not {show(value, 60)}"
     if kind in ("enum", "const"):
         allowed = schema.get("enum", [schema.get("const")])
-        return f"{where} must be one of {', '.join(show(a) for a in allowed)}, not {show(value, 60)}"
+        return (
+            f"{where} must be one of {', '.join(show(a) for a in allowed)}, not {show(value, 60)}"
+        )
     if kind == "required":
         missing = [name for name in schema["required"] if name not in value]
         return f"{where} lacks {', '.join(missing)}"
@@ -154,7 +160,9 @@ def _describe(error: Any) -> str:
 
 
 def _article(kind: str) -> str:
-    return {"object": "an object", "integer": "an integer", "array": "an array"}.get(kind, f"a {kind}")
+    return {"object": "an object", "integer": "an integer", "array": "an array"}.get(
+        kind, f"a {kind}"
+    )
 
 
 def destination(data: dict[str, Any], base_url: str | None, path: Path) -> str:
@@ -217,4 +225,3 @@ def emulator_config(data: dict[str, Any], path: Path) -> tuple[tuple[str, ...], 
     if found is None:
         raise UsageError(f"{path}: --emulate: this case was not found on a bundled emulator")
     return tuple(found.get("faults", ())), float(found.get("job_seconds", 0.6))
-

@@ -23,6 +23,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 DEFAULT_JOB_SECONDS = 0.6
 
+
 class _Finite(click.FloatRange):
     """A float range that refuses nan and inf (which every comparison of a plain range lets by)."""
 
@@ -217,10 +218,8 @@ def validate(files: tuple[Path, ...], vendor: str, fmt: str, strict: bool) -> No
     """
     import json
 
-    from remixcheck import offline, vendors
+    from remixcheck import offline, redact, vendors
     from remixcheck.validate import Validator
-
-    from remixcheck import redact
 
     validator = Validator(vendors.load(vendor))
     # A capture usually holds the key of the vendor's own variable: never print it back.
@@ -1048,13 +1047,13 @@ def _replace_cases(
     emulator: dict[str, Any] | None,
 ) -> dict[str, list[Path]]:
     """Drop the kept cases of these targets from earlier runs, then write this run's."""
-    import json
+    from remixcheck import jsonsafe
 
     if directory.is_dir():
         for old in directory.glob("*.json"):
             try:
-                target = json.loads(old.read_text(encoding="utf-8")).get("target")
-            except (OSError, ValueError, AttributeError):
+                target = jsonsafe.loads(old.read_bytes()).value.get("target")
+            except (OSError, AttributeError):
                 continue  # not one of ours: left alone
             if target in names:
                 old.unlink()

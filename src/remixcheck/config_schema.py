@@ -95,7 +95,11 @@ def _problem(error: Any) -> str:
     if kind == "maximum":
         return f"expected a whole number <= {schema['maximum']}, got {show(value, 60)}"
     if kind in ("minLength", "minItems"):
-        return "must not be empty" if kind == "minLength" else "expected one or more [[targets]] tables"
+        return (
+            "must not be empty"
+            if kind == "minLength"
+            else "expected one or more [[targets]] tables"
+        )
     if kind == "maxLength":
         return f"too long (at most {schema['maxLength']} characters)"
     return str(error.message)[:200]

@@ -54,9 +54,7 @@ def from_env(env: str, where: str = "") -> str | None:
     """The key held by environment variable `env`, checked; None when it is unset or empty."""
     if not ENV_NAME.fullmatch(env):
         prefix = f"{where}: " if where else ""
-        raise UsageError(
-            f"{prefix}api key env {env[:60]!r} is not an environment variable name"
-        )
+        raise UsageError(f"{prefix}api key env {env[:60]!r} is not an environment variable name")
     value = os.environ.get(env)
     if not value:
         return None

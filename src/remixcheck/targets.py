@@ -63,7 +63,9 @@ def check_base_url(url: str, where: str = "--base-url") -> str:
 def check_name(name: str, where: str) -> str:
     """A target name usable as a pytest node id, a file name and a report label."""
     if not re.fullmatch(config_schema.NAME_PATTERN, name):
-        raise UsageError(f"{where}: target name {show(name, 80)}: expected {config_schema.NAME_RULE}")
+        raise UsageError(
+            f"{where}: target name {show(name, 80)}: expected {config_schema.NAME_RULE}"
+        )
     return name
 
 
