@@ -265,6 +265,23 @@ PROBES: dict[str, Probe] = {
     "serve without --vendor": Probe(_args("serve"), "--vendor"),
     "serve --port 70000": Probe(_args("serve", "--vendor", "openai", "--port", "70000"), "--port"),
     "report of /dev/zero": Probe(_args("report", "/dev/zero"), "not a regular file"),
+    "report: targets = 5": Probe(
+        _file(
+            "results.json",
+            '{"schema": "remixcheck/results", "version": 1, "targets": 5}',
+            "report",
+            "{file}",
+            "-o",
+            "{file}.html",
+        ),
+        "not a valid results file",
+    ),
+    "case: unknown fault with --emulate": Probe(
+        _case(extra=("--emulate",), emulator={"faults": ["nope"], "job_seconds": 0.5}),
+        "unknown emulator fault",
+    ),
+    "case: body not text": Probe(_case(**{"request.body": 5}), "request/body"),
+    "case: context not an object": Probe(_case(context="x"), "context must be an object"),
     # -- profiles ---------------------------------------------------------------------------------
     "profile: 600-byte alias bomb": Probe(
         _file("bomb.yaml", _alias_bomb(), *RUN, "--base-url", "{url}", "--vendor", "{file}"),

@@ -219,6 +219,19 @@ def vendor(data: dict[str, Any], flag: str | None, path: Path) -> str:
     return str(name)
 
 
+def target_name(data: dict[str, Any], profile: str) -> str:
+    """The case's target name when it is a usable one, else the profile's id (only a label)."""
+    import re
+
+    from remixcheck import vendors
+    from remixcheck.config_schema import NAME_PATTERN
+
+    name = data.get("target")
+    if isinstance(name, str) and re.fullmatch(NAME_PATTERN, name):
+        return name
+    return vendors.load(profile).id
+
+
 def emulator_config(data: dict[str, Any], path: Path) -> tuple[tuple[str, ...], float]:
     """(faults, job seconds) of the emulator a case was found on; UsageError when it was not."""
     found = data.get("emulator")

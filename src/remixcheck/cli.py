@@ -1152,6 +1152,7 @@ def replay(
     data = fuzzcase.load_case(case_file)
     profile = casefile.vendor(data, vendor, case_file)
     request = fuzzcase.FuzzRequest.from_dict(data["request"])
+    name = casefile.target_name(data, profile)
     with contextlib.ExitStack() as stack:
         if emulate:
             from remixcheck.emulator import running_emulator
@@ -1161,7 +1162,7 @@ def replay(
                 running_emulator(profile, faults=faults, job_seconds=job_seconds)
             )
             target = Target(
-                name=str(data.get("target") or profile),
+                name=name,
                 vendor=profile,
                 base_url=emu.base_url,
                 api_key_env="REMIXCHECK_EMULATOR_API_KEY",
@@ -1170,7 +1171,7 @@ def replay(
             )
         else:
             target = make_target(
-                name=str(data.get("target") or profile),
+                name=name,
                 vendor=profile,
                 base_url=casefile.destination(data, base_url, case_file),
                 api_key_env=api_key_env,

@@ -309,4 +309,8 @@ def load_versioned(path: Path, schema_id: str, version: int, what: str) -> dict[
 
 def load_results(path: Path) -> dict[str, Any]:
     """Read a results.json, checking it is one of ours and of a version we understand."""
-    return load_versioned(path, SCHEMA_ID, SCHEMA_VERSION, "results file")
+    data = load_versioned(path, SCHEMA_ID, SCHEMA_VERSION, "results file")
+    targets = data.get("targets")
+    if not isinstance(targets, list) or not all(isinstance(t, dict) for t in targets):
+        raise InputError(f'{path}: not a valid results file ("targets" must be a list of objects)')
+    return data
