@@ -13,6 +13,7 @@ import re
 
 from remixcheck import redact
 from remixcheck.errors import UsageError
+from remixcheck.quoting import show
 
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _NAMES = {"\r": "a carriage return (CR)", "\n": "a line feed (LF)", "\t": "a tab", " ": "a space"}
@@ -54,7 +55,7 @@ def from_env(env: str, where: str = "") -> str | None:
     """The key held by environment variable `env`, checked; None when it is unset or empty."""
     if not ENV_NAME.fullmatch(env):
         prefix = f"{where}: " if where else ""
-        raise UsageError(f"{prefix}api key env {env[:60]!r} is not an environment variable name")
+        raise UsageError(f"{prefix}api key env {show(env, 60)} is not an environment variable name")
     value = os.environ.get(env)
     if not value:
         return None

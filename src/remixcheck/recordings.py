@@ -244,7 +244,7 @@ def _url(obj: dict[str, Any]) -> str:
 
 def _status(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 100 <= value <= 599:
-        raise ValueError(f"status must be an integer 100..599, got {value!r}")
+        raise ValueError(f"status must be an integer 100..599, got {show(value, 60)}")
     return value
 
 
