@@ -12,9 +12,10 @@ from typing import Any
 from remixcheck.errors import UsageError
 from remixcheck.quoting import show
 
-# Names become pytest node ids, file names and report labels: no "/", "[", ":" or spaces.
-NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$"
-NAME_RULE = "1-64 letters, digits, '.', '_', '+' or '-', starting with a letter or digit"
+# Names become pytest node ids ("remixcheck/<name>::<check>"), file names and report labels:
+# no path separators, no brackets or colons (node id syntax), no control characters.
+NAME_PATTERN = r"^(?!\s)[^\x00-\x1f\x7f/\\\[\]:\ud800-\udfff]{1,64}(?<!\s)$"
+NAME_RULE = "1-64 characters without / \\ [ ] : or control characters, no space at either end"
 ENV_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
 TARGET_SCHEMA: dict[str, Any] = {

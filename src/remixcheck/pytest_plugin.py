@@ -269,9 +269,10 @@ class _State:
                 unknown = [n for n in names if n not in EMULATED_VENDORS]
                 if unknown or not names:
                     # `--remixcheck-emulate tests/` takes "tests/" as its value: say so.
+                    named = ", ".join(repr(n[:80]) for n in unknown) or "nothing"
                     raise pytest.UsageError(
-                        f"--remixcheck-emulate: {', '.join(unknown) or 'nothing'} is not an emulated "
-                        f"vendor ({', '.join(EMULATED_VENDORS)}, or all); to give test paths too, "
+                        f"--remixcheck-emulate: unknown vendor {named} (emulated: "
+                        f"{', '.join(EMULATED_VENDORS)}, or all); to give test paths too, "
                         "write --remixcheck-emulate=all tests/"
                     )
                 names = sorted(names, key=lambda v: (v != "openai", v))
