@@ -287,3 +287,23 @@ def test_help_says_vendor_takes_a_profile_path(command: str) -> None:
     text = " ".join(proc.stdout.split())
     assert "path to a profile .yaml" in text
     assert "--name" in text
+
+
+def test_litellm_profile_is_a_gateway_without_an_emulator() -> None:
+    litellm = vendors.load("litellm")
+    assert litellm.create_fields == (("model", "sora-2"),)
+    assert litellm.compat_base_paths == ("",)
+    # LiteLLM's own encoding (litellm/types/videos/utils.py), as it returns ids.
+    returned = (
+        "video_bGl0ZWxsbTpjdXN0b21fbGxtX3Byb3ZpZGVyOm9wZW5haTttb2RlbF9pZDpzb3JhLTI7dmlkZW9faWQ6dm"
+        "lkZW9fZDRkOGZmNjY1NTg4Yjc2MWY4YjFkNTk1Y2IwMmI0Y2U7ZGVwbG95bWVudF9pZDo1NTQ5MDQ1ZjMzOTY5"
+        "MTlhZDIyMzgzYjNhNzBjMjI1MjVhYzIzN2NiYTBiYmMyMzlmOThmMzFhNTVkNzI5NWU4"
+    )
+    assert litellm.video_id.pattern.fullmatch(returned)
+    assert litellm.video_id.native(returned) == "video_d4d8ff665588b761f8b1d595cb02b4ce"
+    assert litellm.video_id.is_bare("video_d4d8ff665588b761f8b1d595cb02b4ce")
+    assert {b.id for b in litellm.known_bugs} >= {"litellm.bug.drops-prompt"}
+    proc = run_cli("run", "--emulate", "litellm")
+    assert proc.returncode == 2
+    assert "no emulator for 'litellm'" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -12,8 +12,8 @@ from remixcheck.errors import ProfileError
 from tests.conftest import run_cli
 
 
-def test_four_bundled_profiles_load() -> None:
-    assert vendors.available() == ["aihubmix", "apifree", "bifrost", "openai"]
+def test_bundled_profiles_load() -> None:
+    assert vendors.available() == ["aihubmix", "apifree", "bifrost", "litellm", "openai"]
     for name in vendors.available():
         # load() trusts bundled files; this holds them to the profile schema.
         vendors.load_profile_file(resources.vendors_dir() / f"{name}.yaml", check_schema=True)

@@ -190,7 +190,7 @@ def vendors_cmd() -> None:
         p = vendors.load(name)
         table.add_row(
             p.id,
-            ", ".join(p.all_base_paths),
+            ", ".join(b or "/" for b in p.all_base_paths),
             ", ".join(p.content_types),
             p.video_id.example,
             "\n".join(d.id for d in p.deviations) or "-",
