@@ -157,7 +157,7 @@ def test_profile_yaml_errors(tmp_path: Path) -> None:
         vendors.load_profile_file(bad)
     with pytest.raises(
         ProfileError,
-        match="unknown vendor 'nope'; known vendors: aihubmix, apifree, bifrost, openai",
+        match="unknown vendor 'nope'; known vendors: aihubmix, apifree, bifrost, litellm, openai",
     ):
         vendors.load("nope")
 

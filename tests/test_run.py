@@ -12,7 +12,7 @@ import yaml
 from remixcheck import runner, vendors
 from remixcheck.checks import catalogue
 from remixcheck.checks.context import Settings
-from remixcheck.emulator import RunningEmulator, running_emulator
+from remixcheck.emulator import EMULATED_VENDORS, RunningEmulator, running_emulator
 from remixcheck.errors import RemixcheckError, UsageError
 from remixcheck.results import Outcome
 from remixcheck.targets import Target, make_target, targets_from_config
@@ -49,7 +49,7 @@ def _outcomes(result: Any) -> dict[str, Any]:
     return out
 
 
-@pytest.fixture(scope="module", params=vendors.available())
+@pytest.fixture(scope="module", params=EMULATED_VENDORS)
 def emulator(request: pytest.FixtureRequest) -> Iterator[RunningEmulator]:
     with running_emulator(request.param, job_seconds=0.4) as emu:
         yield emu
