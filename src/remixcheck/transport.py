@@ -114,6 +114,7 @@ class Transport:
         self.request_limit: int | None = None
         self._last_send = 0.0
         self._waited_429 = 0.0
+        self._last_status = 0  # of the previous answer: after a 5xx a reset is retried once
         self.last_notes: list[str] = []
         # When the target's time (--max-time) ends, as a time.monotonic() value; None: never.
         self.deadline: float | None = None
@@ -236,7 +237,7 @@ class Transport:
         )
         try:
             try:
-                response = self._client.send(request, stream=True)
+                response = self._send_fresh_after_crash(request)
             finally:
                 self.requests_sent += 1
             try:
@@ -250,6 +251,7 @@ class Transport:
         self.failures = 0
         self.last_notes.extend(decoded.notes)
         response._content = decoded.body  # the (possibly cut) body, so .content works after close
+        self._last_status = response.status_code
         return response, decoded.truncated
 
     def _read_body(self, response: httpx.Response) -> Any:
@@ -301,6 +303,29 @@ class Transport:
             self.unreachable = f"target unreachable: {self.failures} failures in a row, the last: {error}"
             return Unreachable(self.unreachable)
         return error
+
+    def _send_fresh_after_crash(self, request: httpx.Request) -> httpx.Response:
+        """Send; after a 5xx, a reset of the reused connection is retried once on a new one.
+
+        A server that crashed on the previous request (uvicorn after an unhandled exception)
+        may drop its keep-alive connection without saying `Connection: close`. The next request
+        then meets a reset before the server read it: that says nothing about this request,
+        and it cannot have started a job, so it goes once more on a fresh connection.
+        """
+        crashed = self._last_status >= 500
+        self._last_status = 0
+        try:
+            return self._client.send(request, stream=True)
+        except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+            at_cap = self.request_limit is not None and self.requests_sent + 1 >= self.request_limit
+            if not crashed or at_cap:
+                raise
+            self.requests_sent += 1  # the resend is a request on the wire like any other
+            self.last_notes.append(
+                "the connection the server dropped after its 5xx answer was reset "
+                f"({_short(exc)}); sent again on a new connection"
+            )
+            return self._client.send(request, stream=True)
 
     def _pace(self) -> None:
         if self.settings.rate:
