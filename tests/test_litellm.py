@@ -126,8 +126,15 @@ def test_run_as_litellm_shows_only_documented_deviations_and_known_bugs(
     assert not unexplained, [(c["check"], c["findings"][:2]) for c in unexplained]
     seen = {d for c in checks.values() for d in c["deviations"]}
     assert seen <= {d.id for d in PROFILE.deviations}
+    # It drops a remix field it does not know instead of refusing it: the body is open, so
+    # accepting it is no deviation; what stays red is only the Video it answers, which lacks
+    # prompt (litellm.bug.drops-prompt).
+    unknown_field = checks["negative.unknown-field"]
+    assert unknown_field["deviations"] == ["litellm.usage-field"]
+    assert {f["pointer"] for f in unknown_field["findings"] if f["verdict"] == "violation"} == {
+        "/prompt"
+    }
     assert {
-        "litellm.drops-unknown-params",
         "litellm.no-db-key-check",
         "litellm.framework-errors",
         "litellm.usage-field",
@@ -160,9 +167,10 @@ def test_judged_as_openai_the_gateway_fails_on_its_differences(
     target = _target(tmp_path)
     assert target["name"] == "openai"
     checks = {c["check"]: c for c in target["checks"]}
-    # OpenAI's create needs no model; LiteLLM refuses it, saying why.
+    # OpenAI's create needs no model; LiteLLM refuses it, saying why. A source that cannot be
+    # created is a precondition the run reports with the server's message, not a verdict.
     source = checks["source.retrieve"]
-    assert source["outcome"] == "violation"
+    assert source["outcome"] == "precondition"
     assert "Invalid model name" in (source["evidence"][0]["response"]["body"] or "")
     # An id in OpenAI's form that LiteLLM did not issue goes to its default provider: 500, not 404.
     assert checks["negative.retrieve-unknown"]["outcome"] == "violation"
