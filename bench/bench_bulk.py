@@ -226,8 +226,9 @@ def main() -> None:
 
 def profile(inp: RecordFile) -> list[dict[str, Any]]:
     """Where `validate` spends its time, in-process (the Validator is built before profiling)."""
-    from remixcheck import offline, vendors
-    from remixcheck.validate import Validator
+    from remixcheck.contract import profiles as vendors
+    from remixcheck.validation import offline
+    from remixcheck.validation.validator import Validator
 
     validator = Validator(vendors.load("openai"))
     return c.hot_spots(

@@ -10,8 +10,8 @@ order, each contender runs against a fresh emulator of the same vendor:
                   .schemathesis/ and Hypothesis's database, which would carry one run's
                   failures into the next)
   remixcheck      `remixcheck fuzz --base-url ... --max-requests R`, the CLI
-  remixcheck-lib  `remixcheck.fuzz.run(...)` with max_requests=R: the library call, timed in
-                  a fresh process once remixcheck.fuzz, schemathesis and hypothesis are
+  remixcheck-lib  `remixcheck.fuzzing.generate.run(...)` with max_requests=R: the library call, timed in
+                  a fresh process once remixcheck.fuzzing.generate, schemathesis and hypothesis are
                   imported, as st's engine starts once its CLI has imported them
 
 Requests per second = requests counted at the emulator / time. The headline (the target) is
@@ -48,9 +48,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import _common as c
-from remixcheck import fuzz, resources
+from remixcheck.conformance.targets import Target
+from remixcheck.contract import resources
 from remixcheck.emulator import FAULT_SPECS, RunningEmulator, running_emulator
-from remixcheck.targets import Target
+from remixcheck.fuzzing import generate as fuzz
 
 KEY_ENV = "REMIXCHECK_BENCH_KEY"
 SEED = 1
@@ -208,8 +209,8 @@ def rc_lib(
 _LIBRARY_CALL = """
 import json, sys, time
 import hypothesis, schemathesis
-from remixcheck import fuzz
-from remixcheck.targets import Target
+from remixcheck.fuzzing import generate as fuzz
+from remixcheck.conformance.targets import Target
 
 vendor, base_url, key, video_id, budget, seed = sys.argv[1:7]
 target = Target(name="bench", vendor=vendor, base_url=base_url, api_key_env="K",

@@ -24,8 +24,8 @@ from collections.abc import Iterator
 import httpx
 
 import _common as c
-from remixcheck.exchange import Exchange
-from remixcheck.validate import Validator
+from remixcheck.traffic.exchange import Exchange
+from remixcheck.validation.validator import Validator
 
 TARGET = 0.10
 KEY = "sk-bench-live-0000"

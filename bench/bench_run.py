@@ -17,9 +17,9 @@ import time
 from typing import Any
 
 import _common as c
-from remixcheck import runner
-from remixcheck.checks import context as check_context
-from remixcheck.checks.context import Settings
+from remixcheck.conformance import runner
+from remixcheck.conformance.checks import context as check_context
+from remixcheck.conformance.checks.context import Settings
 
 TARGET = 10.0  # seconds for a run of all four emulators, reports included
 

@@ -7,7 +7,7 @@ run interleaved round after round, and every ratio is taken within a round:
                -> every finding with its JSON pointer, verdict, spec location and origin
   jsonschema   json.loads + a compiled Draft202012Validator(...).iter_errors, all errors
                (VideoResource for 2xx, ErrorResponse for errors: the schemas the contract names)
-  openapi-core remixcheck.reference.openapi_core_response_errors (validate_response), all
+  openapi-core remixcheck.validation.reference.openapi_core_response_errors (validate_response), all
                schema errors; ~1,000 responses/s, so it gets fewer passes over the corpus
   json.loads   the floor: parsing the body and nothing else
 
@@ -25,10 +25,10 @@ from jsonschema import Draft202012Validator
 
 import _common as c
 from _corpus import ResponseCase, response_cases
-from remixcheck.contract import Contract, Operation
-from remixcheck.findings import Verdict, worst_verdict
-from remixcheck.reference import openapi_core_response_errors
-from remixcheck.validate import Validator
+from remixcheck.contract.findings import Verdict, worst_verdict
+from remixcheck.contract.spec import Contract, Operation
+from remixcheck.validation.reference import openapi_core_response_errors
+from remixcheck.validation.validator import Validator
 
 TARGET_RATE = 100_000  # responses/s, one core
 TARGET_VS_OPENAPI_CORE = 80.0

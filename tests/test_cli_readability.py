@@ -12,11 +12,11 @@ from pathlib import Path
 
 import jsonschema
 
-from remixcheck import resources
-from remixcheck.display import server_message, short_id, short_ids
+from remixcheck.contract import resources
+from remixcheck.contract.quoting import show
 from remixcheck.emulator import running_emulator
-from remixcheck.quoting import show
 from remixcheck.report.markdown import md
+from remixcheck.results.display import server_message, short_id, short_ids
 from tests.conftest import run_cli
 
 KEY = "sk-READ-supersecret-0a1b2c3d4e5f"

@@ -10,7 +10,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from remixcheck import resources
+from remixcheck.contract import resources
 from remixcheck.emulator import RunningEmulator, running_emulator
 from tests.conftest import run_cli
 

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from remixcheck.contract import Contract
-from remixcheck.findings import Severity
-from remixcheck.reference import openapi_core_response_errors
-from remixcheck.validate import Validator
+from remixcheck.contract.findings import Severity
+from remixcheck.contract.spec import Contract
+from remixcheck.validation.reference import openapi_core_response_errors
+from remixcheck.validation.validator import Validator
 from tests.conftest import error_body, video
 
 

@@ -19,7 +19,10 @@ import jsonschema
 import pytest
 import yaml
 
-from remixcheck import emulator, resources, vendors
+from remixcheck import emulator
+from remixcheck.contract import profiles as vendors
+from remixcheck.contract import resources
+from remixcheck.contract.findings import Verdict
 from remixcheck.emulator import (
     EmulatorConfig,
     RunningEmulator,
@@ -28,9 +31,8 @@ from remixcheck.emulator import (
     running_emulator,
 )
 from remixcheck.errors import ProfileError, UsageError
-from remixcheck.exchange import Exchange
-from remixcheck.findings import Verdict
-from remixcheck.validate import Validator
+from remixcheck.traffic.exchange import Exchange
+from remixcheck.validation.validator import Validator
 
 VENDORS = ("openai", "aihubmix", "apifree", "bifrost")
 JOB_SECONDS = 0.3

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from remixcheck import vendors
+from remixcheck.contract import profiles as vendors
 from remixcheck.emulator import FAULT_SPECS, FAULTS, TRIGGERS, RunningEmulator, running_emulator
 from remixcheck.emulator.faults import ALL_VENDORS
 

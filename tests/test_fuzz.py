@@ -13,11 +13,12 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from remixcheck import fuzz, resources
+from remixcheck.conformance.targets import Target
+from remixcheck.contract import resources
 from remixcheck.emulator import RunningEmulator, running_emulator
-from remixcheck.fuzzcase import CHECK_IDS, merge_results
-from remixcheck.results import Outcome
-from remixcheck.targets import Target
+from remixcheck.fuzzing import generate as fuzz
+from remixcheck.fuzzing.cases import CHECK_IDS, merge_results
+from remixcheck.results.model import Outcome
 from tests.conftest import run_cli
 
 KEY = "sk-FUZZ-supersecret-9f8e7d6c5b4a"

@@ -11,10 +11,12 @@ from typing import Any
 import pytest
 import yaml
 
-from remixcheck import createfields, resources, vendors
+from remixcheck.contract import profiles as vendors
+from remixcheck.contract import resources
 from remixcheck.emulator import RunningEmulator, running_emulator
 from remixcheck.errors import ProfileError
-from remixcheck.validate import Validator
+from remixcheck.fuzzing import createfields
+from remixcheck.validation.validator import Validator
 from tests.conftest import run_cli
 
 KEY = "sk-GATEWAY-test-0123456789abcdef"

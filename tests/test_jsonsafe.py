@@ -7,8 +7,8 @@ import threading
 
 import pytest
 
-from remixcheck import jsonsafe
-from remixcheck.findings import Verdict
+from remixcheck.contract.findings import Verdict
+from remixcheck.traffic import jsonsafe
 from tests.test_validate import _remix
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from remixcheck import vendors
+from remixcheck.contract import profiles as vendors
 from remixcheck.emulator import RunningEmulator, running_emulator
 from tests import litellm_proxy
 from tests.conftest import run_cli

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from remixcheck import resources, vendors
+from remixcheck.contract import profiles as vendors
+from remixcheck.contract import resources
 from remixcheck.errors import ProfileError
 from tests.conftest import run_cli
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from remixcheck.checks import catalogue
+from remixcheck.conformance.checks import catalogue
 from remixcheck.emulator import RunningEmulator, running_emulator
 
 KEY = "sk-PLUGIN-topsecret-value-777"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import json
 
-from remixcheck.quoting import show, show_text
+from remixcheck.contract.quoting import show, show_text
 
 
 def test_json_syntax_never_python_repr():

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from remixcheck import vendors
-from remixcheck.checks import catalogue
+from remixcheck.conformance.checks import catalogue
+from remixcheck.contract import profiles as vendors
 from remixcheck.report import html as report_html
 from remixcheck.report.model import (
     BODY_CLIP,
@@ -135,8 +135,8 @@ def results(
 @functools.cache
 def emulated_results() -> str:
     """A real run of all four emulators plus one faulty OpenAI, as JSON (cached per process)."""
-    from remixcheck.checks.context import Settings
-    from remixcheck.runner import RunOptions, emulated_targets, public_dict, run
+    from remixcheck.conformance.checks.context import Settings
+    from remixcheck.conformance.runner import RunOptions, emulated_targets, public_dict, run
 
     options = RunOptions(context=Settings(poll_interval=0.05, poll_timeout=20))
     with emulated_targets(["openai", "aihubmix", "apifree", "bifrost"], job_seconds=0.3) as targets:
@@ -508,7 +508,7 @@ def test_write_html(tmp_path: Path) -> None:
 
 
 def test_module_import_stays_light() -> None:
-    code = "import sys, remixcheck.report.html; print(sorted(m for m in ('jinja2', 'jsonschema', 'remixcheck.checks') if m in sys.modules))"
+    code = "import sys, remixcheck.report.html; print(sorted(m for m in ('jinja2', 'jsonschema', 'remixcheck.conformance.checks') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 

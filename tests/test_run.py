@@ -9,13 +9,14 @@ from typing import Any
 import pytest
 import yaml
 
-from remixcheck import runner, vendors
-from remixcheck.checks import catalogue
-from remixcheck.checks.context import Settings
+from remixcheck.conformance import runner
+from remixcheck.conformance.checks import catalogue
+from remixcheck.conformance.checks.context import Settings
+from remixcheck.conformance.targets import Target, make_target, targets_from_config
+from remixcheck.contract import profiles as vendors
 from remixcheck.emulator import EMULATED_VENDORS, RunningEmulator, running_emulator
 from remixcheck.errors import RemixcheckError, UsageError
-from remixcheck.results import Outcome
-from remixcheck.targets import Target, make_target, targets_from_config
+from remixcheck.results.model import Outcome
 from tests.conftest import DATA
 
 EXPECTED = yaml.safe_load((DATA / "expected_outcomes.yaml").read_text(encoding="utf-8"))
@@ -232,7 +233,7 @@ def test_custom_profile_file_documents_a_deviation(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A team's own gateway profile, given by path, explains what its gateway does on purpose."""
-    from remixcheck import resources
+    from remixcheck.contract import resources
 
     data = yaml.safe_load((resources.vendors_dir() / "openai.yaml").read_text(encoding="utf-8"))
     data["id"] = "mygateway"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from remixcheck import runner
-from remixcheck.checks.context import Settings
+from remixcheck.conformance import runner
+from remixcheck.conformance.checks.context import Settings
+from remixcheck.conformance.targets import Target
 from remixcheck.emulator import FAULT_SPECS, running_emulator
-from remixcheck.results import Outcome
-from remixcheck.targets import Target
+from remixcheck.results.model import Outcome
 
 # The checks (any one suffices) each fault must turn into a violation. apifree's remix
 # response documents no remixed_from_video_id, so there the retrieve polls catch it.

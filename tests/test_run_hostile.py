@@ -8,11 +8,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from remixcheck import runner
-from remixcheck.checks.context import Settings
-from remixcheck.results import Outcome
-from remixcheck.targets import Target
-from remixcheck.transport import TransportSettings
+from remixcheck.conformance import runner
+from remixcheck.conformance.checks.context import Settings
+from remixcheck.conformance.targets import Target
+from remixcheck.conformance.transport import TransportSettings
+from remixcheck.results.model import Outcome
 from tests.hostile import Recorder, hostile_servers
 
 KEY = "sk-hostile-SECRETSECRET-42"

@@ -9,13 +9,13 @@ import zlib
 
 import pytest
 
-from remixcheck import runner
-from remixcheck.bodies import BodyDecoder
-from remixcheck.checks.context import Settings
+from remixcheck.conformance import runner
+from remixcheck.conformance.bodies import BodyDecoder
+from remixcheck.conformance.checks.context import Settings
+from remixcheck.conformance.targets import Target
+from remixcheck.conformance.transport import retry_after_seconds
 from remixcheck.emulator import running_emulator
-from remixcheck.results import CheckResult, Outcome, RunResult, TargetResult
-from remixcheck.targets import Target
-from remixcheck.transport import retry_after_seconds
+from remixcheck.results.model import CheckResult, Outcome, RunResult, TargetResult
 
 
 def test_a_refused_key_is_diagnosed_once_and_the_run_fails() -> None:

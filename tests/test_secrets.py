@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from remixcheck.redact import Redactor, derived_forms
+from remixcheck.traffic.redact import Redactor, derived_forms
 from tests.conftest import run_cli
 from tests.leaky import KEY, SECRET, artifacts, echoes, leaked, leaky_server
 

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 import yaml
 
-from remixcheck.exchange import Exchange
-from remixcheck.findings import Severity, Verdict
-from remixcheck.validate import Validator
+from remixcheck.contract.findings import Severity, Verdict
+from remixcheck.traffic.exchange import Exchange
+from remixcheck.validation.validator import Validator
 from tests.conftest import DATA
 
 CASES = yaml.safe_load((DATA / "seed_cases.yaml").read_text(encoding="utf-8"))

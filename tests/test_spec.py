@@ -10,8 +10,8 @@ import pytest
 import yaml
 from openapi_spec_validator import validate
 
-from remixcheck import resources
-from remixcheck.contract import CONVENTION, PUBLISHED, Contract
+from remixcheck.contract import resources
+from remixcheck.contract.spec import CONVENTION, PUBLISHED, Contract
 from remixcheck.errors import SpecError
 from tests.conftest import DATA, ROOT
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
-from remixcheck import resources
-from remixcheck.contract import CONVENTION, Contract
+from remixcheck.contract import resources
+from remixcheck.contract.spec import CONVENTION, Contract
 from tests.conftest import DATA, ROOT
 from tests.spec_compare import Difference, compare
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from remixcheck.exchange import REDACTED, Exchange
-from remixcheck.findings import Severity, Verdict
-from remixcheck.validate import Validator
+from remixcheck.contract.findings import Severity, Verdict
+from remixcheck.traffic.exchange import REDACTED, Exchange
+from remixcheck.validation.validator import Validator
 from tests.conftest import error_body, video
 
 JSON_HEADERS = {"content-type": "application/json"}

@@ -12,11 +12,12 @@ from typing import Any
 import jsonschema
 import pytest
 
-from remixcheck import resources, runner
-from remixcheck.checks.context import Settings
+from remixcheck.conformance import runner
+from remixcheck.conformance.checks.context import Settings
+from remixcheck.conformance.targets import Target
+from remixcheck.contract import resources
 from remixcheck.emulator import RunningEmulator, running_emulator
-from remixcheck.results import Outcome
-from remixcheck.targets import Target
+from remixcheck.results.model import Outcome
 from tests.conftest import run_cli
 
 FAST = runner.RunOptions(context=Settings(poll_interval=0.05, poll_timeout=5))
@@ -179,7 +180,7 @@ def test_vendors_and_the_openai_profile_say_the_upstream_is_deprecated(tmp_path:
     assert "deprecated since 2026-08-13" in line
     assert "shutdown announced for 2026-09-24" in line
     assert "gateways" in line
-    from remixcheck import vendors
+    from remixcheck.contract import profiles as vendors
 
     assert vendors.load("openai").upstream_notice == line.removeprefix("openai: ")
     assert all(not vendors.load(v).upstream_notice for v in vendors.available() if v != "openai")

@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING, Any
 from remixcheck.__about__ import __version__
 
 if TYPE_CHECKING:
-    from remixcheck.contract import Contract
+    from remixcheck.contract.findings import Finding, Severity, Verdict
+    from remixcheck.contract.profiles import Profile
+    from remixcheck.contract.spec import Contract
     from remixcheck.errors import RemixcheckError
-    from remixcheck.exchange import Exchange
-    from remixcheck.findings import Finding, Severity, Verdict
-    from remixcheck.validate import Validator
-    from remixcheck.vendors import Profile
+    from remixcheck.traffic.exchange import Exchange
+    from remixcheck.validation.validator import Validator
 
 __all__ = [
     "Contract",
@@ -28,14 +28,14 @@ __all__ = [
 
 # Loaded on first use: `import remixcheck` (done by the CLI and the pytest plugin) stays cheap.
 _LAZY = {
-    "Contract": "remixcheck.contract",
-    "Exchange": "remixcheck.exchange",
-    "Finding": "remixcheck.findings",
-    "Profile": "remixcheck.vendors",
+    "Contract": "remixcheck.contract.spec",
+    "Exchange": "remixcheck.traffic.exchange",
+    "Finding": "remixcheck.contract.findings",
+    "Profile": "remixcheck.contract.profiles",
     "RemixcheckError": "remixcheck.errors",
-    "Severity": "remixcheck.findings",
-    "Validator": "remixcheck.validate",
-    "Verdict": "remixcheck.findings",
+    "Severity": "remixcheck.contract.findings",
+    "Validator": "remixcheck.validation.validator",
+    "Verdict": "remixcheck.contract.findings",
 }
 
 

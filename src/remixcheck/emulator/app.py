@@ -17,7 +17,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from remixcheck import vendors
+from remixcheck.contract import profiles as vendors
 from remixcheck.emulator.config import EmulatorConfig
 from remixcheck.emulator.dialects import (
     CREATE,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from remixcheck import vendors
+from remixcheck.contract import profiles as vendors
 from remixcheck.emulator.faults import FAULT_SPECS
 from remixcheck.errors import UsageError
 

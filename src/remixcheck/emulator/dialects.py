@@ -11,9 +11,9 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from remixcheck.contract.profiles import Profile
 from remixcheck.emulator.config import EmulatorConfig
 from remixcheck.emulator.state import DEFAULT_SIZE, JobView
-from remixcheck.vendors import Profile
 
 CREATE, RETRIEVE, REMIX = "createVideo", "GetVideo", "CreateVideoRemix"
 

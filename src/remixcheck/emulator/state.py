@@ -10,8 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from remixcheck.contract.profiles import Profile
 from remixcheck.emulator.config import EmulatorConfig
-from remixcheck.vendors import Profile
 
 FAIL_MARKER = "[fail]"
 FAILURE_CODE = "video_generation_failed"

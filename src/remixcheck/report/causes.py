@@ -13,8 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from remixcheck.display import short_ids
-from remixcheck.origins import label
+from remixcheck.contract.origins import label
+from remixcheck.results.display import short_ids
 
 
 @dataclass(slots=True)

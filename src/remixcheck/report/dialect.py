@@ -49,7 +49,7 @@ def dialect_section(targets: Sequence[Target], rows: Sequence[CheckRow]) -> Dial
 
 def upstream_notices() -> tuple[str, ...]:
     """The bundled contract's note on the upstream API (deprecation and announced shutdown)."""
-    from remixcheck.contract import Contract
+    from remixcheck.contract.spec import Contract
 
     note = Contract.load().deprecation
     if not note:

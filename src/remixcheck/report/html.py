@@ -17,7 +17,6 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from remixcheck.redact import redact
 from remixcheck.report.model import (
     FIELD_KINDS,
     FIELD_LABELS,
@@ -26,6 +25,7 @@ from remixcheck.report.model import (
     ReportModel,
     build_model,
 )
+from remixcheck.traffic.redact import redact
 
 if TYPE_CHECKING:
     import jinja2
@@ -135,7 +135,7 @@ def render_html(results: Sequence[Mapping[str, Any]]) -> str:
 
 def write_html(results: Sequence[Mapping[str, Any]], path: Path) -> Path:
     """Render and write the report atomically; returns the path."""
-    from remixcheck.results import write_atomic
+    from remixcheck.results.model import write_atomic
 
     page = redact(render_html(results))  # the page as written: escaped forms of a key included
     write_atomic(page.encode("utf-8", "backslashreplace"), path)

@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from remixcheck.origins import label
-from remixcheck.quoting import show
-from remixcheck.redact import redact
+from remixcheck.contract.origins import label
+from remixcheck.contract.quoting import show
+from remixcheck.traffic.redact import redact
 
 
 def _text(finding: dict[str, Any]) -> str:
@@ -85,7 +85,7 @@ def build(results: dict[str, Any]) -> ET.Element:
 def write_junit(results: dict[str, Any], path: Path) -> Path:
     import io
 
-    from remixcheck.results import write_atomic
+    from remixcheck.results.model import write_atomic
 
     tree = ET.ElementTree(build(redact(results)))
     ET.indent(tree)

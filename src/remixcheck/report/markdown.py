@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from remixcheck.display import short_ids
 from remixcheck.report.causes import group
 from remixcheck.report.terminal import DEVIATION_MEANS, deviation_counts
+from remixcheck.results.display import short_ids
 
 OUTCOMES = ("pass", "deviation", "violation", "skipped", "error")
 _SPECIAL = re.compile(r"([\\`*_{}\[\]|~])")

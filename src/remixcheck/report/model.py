@@ -17,10 +17,10 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from remixcheck.display import short_id, short_ids
-from remixcheck.origins import label as origin_label
-from remixcheck.quoting import show
+from remixcheck.contract.origins import label as origin_label
+from remixcheck.contract.quoting import show
 from remixcheck.report.causes import Cause, group
+from remixcheck.results.display import short_id, short_ids
 
 OUTCOMES = ("pass", "deviation", "violation", "info", "skipped", "precondition", "error")
 NOT_RUN = "not-run"  # a merged column whose results file has no row for this check
@@ -558,7 +558,7 @@ def _body(raw: Any, limit: int = BODY_CLIP) -> str | None:
 @functools.cache
 def _profile(vendor: str) -> Any:
     """The bundled profile for a vendor id, or None (a custom or unknown profile)."""
-    from remixcheck import vendors
+    from remixcheck.contract import profiles as vendors
     from remixcheck.errors import RemixcheckError
 
     # Only bundled names: a results file must never make the report read an arbitrary path.
@@ -582,7 +582,7 @@ def _deviation_ref(vendor: str, deviation_id: str) -> DeviationRef:
 
 
 def _catalogue() -> list[Any]:
-    from remixcheck.checks import catalogue
+    from remixcheck.conformance.checks import catalogue
 
     return catalogue()
 
@@ -1070,7 +1070,7 @@ def _field_rules() -> tuple[str, tuple[FieldRule, ...]]:
     """The VideoResource fields of the bundled contract, compiled once per process."""
     import jsonschema
 
-    from remixcheck.contract import Contract
+    from remixcheck.contract.spec import Contract
 
     contract = Contract.load()
     base = "#/components/schemas/VideoResource"
@@ -1091,7 +1091,7 @@ def _field_rules() -> tuple[str, tuple[FieldRule, ...]]:
 
 
 def _json_type(value: Any) -> str:
-    from remixcheck.vendors import json_type
+    from remixcheck.contract.profiles import json_type
 
     return json_type(value)
 

@@ -13,9 +13,9 @@ from typing import Any
 
 from rich.markup import escape
 
-from remixcheck.display import short_ids
-from remixcheck.origins import label
+from remixcheck.contract.origins import label
 from remixcheck.report.causes import group
+from remixcheck.results.display import short_ids
 
 DEVIATION_MEANS = (
     "deviation: where the target differs from the canonical contract in a way its vendor's "

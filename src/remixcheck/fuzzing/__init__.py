@@ -1,0 +1,1 @@
+"""Fuzzing: requests generated with schemathesis, fuzz cases, their judgement and tally, case files and replay."""

@@ -1,0 +1,333 @@
+"""Recorded traffic -> Exchanges: HAR 1.2 files and JSON lines, streamed so memory stays flat."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import json
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+from urllib.parse import urlsplit
+
+from remixcheck.contract.quoting import show
+from remixcheck.errors import InputError
+from remixcheck.traffic import jsonsafe
+from remixcheck.traffic.exchange import Exchange
+
+_PEEK = 65536
+MAX_DEPTH = jsonsafe.DEFAULT_MAX_DEPTH
+
+
+@dataclass(frozen=True, slots=True)
+class BadRecord:
+    """A record that could not be read; kept so nothing is silently lost."""
+
+    source: str
+    reason: str
+
+
+Record = Exchange | BadRecord
+
+
+def read(path: Path) -> Iterator[Record]:
+    """Every exchange of a HAR or JSON-lines file ("-": standard input), in order, with
+    unreadable records as BadRecord."""
+    stdin = str(path) == "-"
+    try:
+        fh = sys.stdin.buffer if stdin else path.open("rb")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    name = "<stdin>" if stdin else str(path)
+    try:
+        head = fh.read(_PEEK)
+        if not head.strip():
+            raise InputError(f"{name}: empty input: expected HAR 1.2 or JSON lines")
+        # The peeked bytes are handed back in front of the rest: a pipe cannot seek.
+        stream = io.BufferedReader(_Peeked(head, fh), buffer_size=_PEEK)
+        label = Path(name)
+        if _looks_like_jsonl(head):
+            yield from _read_jsonl(stream, label)
+        else:
+            yield from _read_har(stream, label, head)
+    except OSError as exc:
+        raise InputError(f"{name}: cannot read: {exc.strerror or exc}") from None
+    finally:
+        if not stdin:
+            fh.close()
+
+
+class _Peeked(io.RawIOBase):
+    """The bytes already read, then the rest of the stream."""
+
+    def __init__(self, head: bytes, rest: BinaryIO) -> None:
+        self._head = memoryview(head)
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._head:
+            n = min(len(buffer), len(self._head))
+            buffer[:n] = self._head[:n]
+            self._head = self._head[n:]
+            return n
+        data = self._rest.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _looks_like_jsonl(head: bytes) -> bool:
+    """Whether the input is JSON lines: the first value's top-level keys say, however long it is."""
+    keys = _shape(head).top_keys
+    if "log" in keys:
+        return False
+    if "request" in keys:
+        return True
+    # A broken first record does not make the file a HAR: a later line may still be a record.
+    for line in head.splitlines()[1:]:
+        decoded = jsonsafe.loads(line) if line.strip() else None
+        if decoded is not None and decoded.ok:
+            return isinstance(decoded.value, dict) and "request" in decoded.value
+    return False
+
+
+_OPEN = frozenset({"start_map", "start_array"})
+_CLOSE = frozenset({"end_map", "end_array"})
+
+
+class _TooDeep(Exception):
+    pass
+
+
+@dataclass(slots=True)
+class _Shape:
+    top_keys: set[str]
+    har_entries: bool  # a log.entries array was seen
+
+
+def _shape(head: bytes) -> _Shape:
+    """What the start of the input shows: the first value's top-level keys, a log.entries."""
+    walker = _HarWalker()
+    try:
+        for _ in walker.entries(io.BytesIO(head)):
+            break
+    except Exception:
+        pass
+    return _Shape(walker.top_keys, walker.found)
+
+
+class _HarWalker:
+    """Yields each item of log.entries from parser events, nesting bounded.
+
+    ijson's prefixed parsing builds a dotted path string at every level, which makes a
+    100,000-deep document quadratic; the basic events plus our own small stack do not.
+    """
+
+    def __init__(self) -> None:
+        self.found = False
+        self.top_keys: set[str] = set()
+
+    def entries(self, fh: BinaryIO) -> Iterator[Any]:
+        import ijson
+        from ijson.common import ObjectBuilder
+
+        stack: list[list[Any]] = []  # open containers outside an entry: [kind, last key]
+        builder: Any = None
+        inner = 0
+        for event, value in ijson.basic_parse(fh, use_float=True, multiple_values=True):
+            if builder is not None:
+                builder.event(event, value)
+                if event in _OPEN:
+                    inner += 1
+                    if inner > MAX_DEPTH:
+                        raise _TooDeep
+                elif event in _CLOSE:
+                    inner -= 1
+                    if inner == 0:
+                        yield builder.value
+                        builder = None
+                continue
+            if (
+                len(stack) == 3
+                and stack[0] == ["map", "log"]
+                and stack[1] == ["map", "entries"]
+                and stack[2][0] == "array"
+                and event not in _CLOSE
+            ):
+                if event in _OPEN:
+                    builder = ObjectBuilder()
+                    builder.event(event, value)
+                    inner = 1
+                else:
+                    yield value  # a scalar where an entry belongs: its reader says why not
+                continue
+            if event == "map_key":
+                stack[-1][1] = value
+                if len(stack) == 1:
+                    self.top_keys.add(value)
+            elif event in _OPEN:
+                stack.append(["map" if event == "start_map" else "array", None])
+                if len(stack) > MAX_DEPTH:
+                    raise _TooDeep
+                if len(stack) == 3 and stack[0][1] == "log" and stack[1][1] == "entries":
+                    self.found = stack[2][0] == "array"
+            elif event in _CLOSE:
+                stack.pop()
+                if not stack:
+                    return  # one top-level value: a HAR has no second
+
+
+def _read_jsonl(fh: BinaryIO, path: Path) -> Iterator[Record]:
+    for number, line in enumerate(fh, start=1):
+        if not line.strip():
+            continue
+        source = f"{path.name}:{number}"
+        decoded = jsonsafe.loads(line)
+        if not decoded.ok:
+            problem = next(p for p in decoded.problems if p.fatal)
+            yield BadRecord(source, f"not JSON: {problem.message}")
+            continue
+        try:
+            yield _from_jsonl(decoded.value, source)
+        except (KeyError, TypeError, ValueError) as exc:
+            yield BadRecord(source, f"not an exchange record: {_reason(exc)}")
+
+
+def _reason(exc: Exception) -> str:
+    return f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
+
+
+def _from_jsonl(record: Any, source: str) -> Exchange:
+    if not isinstance(record, dict):
+        raise TypeError("a line must be a JSON object with request and response")
+    req = record["request"]
+    resp = record.get("response")
+    if not isinstance(req, dict) or (resp is not None and not isinstance(resp, dict)):
+        raise TypeError("request and response must be objects")
+    req_body = req.get("body")
+    resp_body = resp.get("body") if resp else None
+    return Exchange.build(
+        method=_str(req, "method"),
+        url=_url(req),
+        request_headers=_headers(req.get("headers", {})),
+        request_body=req_body,
+        request_body_raw=isinstance(req_body, str) or req_body is None,
+        status=_status(resp["status"]) if resp else None,
+        response_headers=_headers(resp.get("headers", {})) if resp else None,
+        response_body=resp_body,
+        response_body_raw=isinstance(resp_body, str) or resp_body is None,
+        truncated=bool(resp.get("truncated", False)) if resp else False,
+        source=source,
+    )
+
+
+def _str(obj: dict[str, Any], key: str) -> str:
+    value = obj[key]
+    if not isinstance(value, str) or not value:
+        raise TypeError(f"{key} must be a non-empty string")
+    return value
+
+
+def _url(obj: dict[str, Any]) -> str:
+    value = _str(obj, "url")
+    try:
+        urlsplit(value).port  # noqa: B018 - raises on "//[::1" and bad ports
+    except ValueError:
+        raise ValueError(f"url {show(value, 80)} is not a valid URL") from None
+    return value
+
+
+def _status(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 100 <= value <= 599:
+        raise ValueError(f"status must be an integer 100..599, got {show(value, 60)}")
+    return value
+
+
+def _headers(value: Any) -> list[tuple[str, str]]:
+    if isinstance(value, dict):
+        return [(str(k), str(v)) for k, v in value.items()]
+    if isinstance(value, list):  # HAR style [{name, value}]
+        return [(str(h["name"]), str(h["value"])) for h in value]
+    raise TypeError("headers must be an object or a list of {name, value}")
+
+
+def _read_har(fh: BinaryIO, path: Path, head: bytes) -> Iterator[Record]:
+    import ijson
+
+    count = 0
+    walker = _HarWalker()
+    try:
+        for count, entry in enumerate(walker.entries(fh), start=1):
+            source = f"{path.name}#entry{count}"
+            try:
+                yield _from_har(_sanitized(entry), source)
+            except (KeyError, TypeError, ValueError, binascii.Error) as exc:
+                yield BadRecord(source, f"not a HAR entry: {_reason(exc)}")
+    except (ijson.JSONError, _TooDeep) as exc:
+        why = (
+            f"nested deeper than {MAX_DEPTH} levels"
+            if isinstance(exc, _TooDeep)
+            else _parser_error(exc)
+        )
+        if count == 0 and not walker.found:
+            raise InputError(f"{path}: neither HAR 1.2 nor JSON lines ({why})") from None
+        yield BadRecord(f"{path.name}#entry{count + 1}", f"HAR ends in malformed JSON: {why}")
+        return
+    if count == 0 and not walker.found:
+        raise InputError(f"{path}: neither HAR 1.2 (no log.entries) nor JSON lines")
+
+
+def _sanitized(entry: Any) -> Any:
+    """The entry as jsonsafe would give it: lone surrogates replaced, nesting bounded."""
+    try:
+        text = json.dumps(entry)
+    except (RecursionError, ValueError):
+        raise ValueError("nested too deeply") from None
+    if "\\ud" not in text.lower():
+        return entry
+    decoded = jsonsafe.loads(text)
+    if not decoded.ok:
+        raise ValueError(next(p.message for p in decoded.problems if p.fatal))
+    return decoded.value
+
+
+def _parser_error(exc: Exception) -> str:
+    """The parser's first line only: the lines after it quote the input, which may hold a key."""
+    first = str(exc).strip().splitlines()
+    return first[0].rstrip(".:") if first else type(exc).__name__
+
+
+def _from_har(entry: Any, source: str) -> Exchange:
+    req = entry["request"]
+    resp = entry.get("response") or {}
+    post = req.get("postData")
+    req_body: Any = None
+    if post:
+        req_body = post.get("text")
+        if req_body is None and post.get("params"):
+            # Browsers export form posts as params; rebuild them as a JSON-free field map.
+            req_body = {p["name"]: p.get("value", "") for p in post["params"]}
+    content = resp.get("content") or {}
+    text = content.get("text")
+    if text is not None and content.get("encoding") == "base64":
+        text = base64.b64decode(text, validate=True)
+    status = resp.get("status")
+    # HAR writes status 0 for requests that got no response (aborted, blocked).
+    has_response = isinstance(status, int) and status > 0
+    return Exchange.build(
+        method=_str(req, "method"),
+        url=_url(req),
+        request_headers=_headers(req.get("headers", [])),
+        request_body=req_body,
+        request_body_raw=not isinstance(req_body, dict),
+        status=_status(status) if has_response else None,
+        response_headers=_headers(resp.get("headers", [])) if has_response else None,
+        response_body=text,
+        response_body_raw=True,
+        source=source,
+    )
