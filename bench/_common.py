@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import IO, Any, TypeVar
 
 REPO = Path(__file__).resolve().parent.parent
-REPORT_DIR = REPO / "reports" / "bench"
+# REMIXCHECK_BENCH_REPORTS moves the reports (the smoke test keeps its own out of reports/bench).
+REPORT_DIR = Path(os.environ.get("REMIXCHECK_BENCH_REPORTS") or REPO / "reports" / "bench")
 
 
 def venv_bin(name: str) -> Path:
@@ -43,6 +44,12 @@ def make_parser(
     """--quick and --repeat, shared by every script (None: the rounds are not this script's)."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--quick", action="store_true", help="a ~10 s run with smaller inputs")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="the smallest run that goes through every step (one round, tiny inputs): "
+        "proves the script works, its figures mean nothing",
+    )
     rounds = (
         "each script's own"
         if default_repeat is None
@@ -61,6 +68,8 @@ def make_parser(
 
 def repeats(args: argparse.Namespace) -> int:
     """Rounds to run: --repeat, else the script's default for a full or a --quick run."""
+    if args.smoke:
+        return 1
     if args.repeat is not None:
         if args.repeat < 1:
             raise SystemExit("--repeat must be at least 1")
@@ -264,7 +273,7 @@ def write_report(name: str, payload: Mapping[str, Any]) -> Path:
     path = REPORT_DIR / f"{name}.json"
     data = {"benchmark": name, "environment": environment(), **payload}
     path.write_text(json.dumps(data, indent=2, default=_jsonable) + "\n", encoding="utf-8")
-    print(f"\nwrote {path.relative_to(REPO)}")
+    print(f"\nwrote {path.relative_to(REPO) if path.is_relative_to(REPO) else path}")
     return path
 
 

@@ -193,8 +193,8 @@ def main() -> None:
     args = parser.parse_args()
     rounds = c.repeats(args)
     sizes = {
-        "jsonl": args.lines or (100_000 if args.quick else 1_000_000),
-        "har": args.har_entries or (20_000 if args.quick else 200_000),
+        "jsonl": args.lines or (2_000 if args.smoke else 100_000 if args.quick else 1_000_000),
+        "har": args.har_entries or (500 if args.smoke else 20_000 if args.quick else 200_000),
     }
     writers = {"jsonl": write_jsonl, "har": write_har}
 

@@ -10,8 +10,8 @@ order, each contender runs against a fresh emulator of the same vendor:
                   .schemathesis/ and Hypothesis's database, which would carry one run's
                   failures into the next)
   remixcheck      `remixcheck fuzz --base-url ... --max-requests R`, the CLI
-  remixcheck-lib  `remixcheck.fuzzing.generate.run(...)` with max_requests=R: the library call, timed in
-                  a fresh process once remixcheck.fuzzing.generate, schemathesis and hypothesis are
+  remixcheck-lib  `remixcheck.fuzzing.fuzzer.run(...)` with max_requests=R: the library call, timed in
+                  a fresh process once remixcheck.fuzzing.fuzzer, schemathesis and hypothesis are
                   imported, as st's engine starts once its CLI has imported them
 
 Requests per second = requests counted at the emulator / time. The headline (the target) is
@@ -51,7 +51,7 @@ import _common as c
 from remixcheck.conformance.targets import Target
 from remixcheck.contract import resources
 from remixcheck.emulator import FAULT_SPECS, RunningEmulator, running_emulator
-from remixcheck.fuzzing import generate as fuzz
+from remixcheck.fuzzing import fuzzer as fuzz
 
 KEY_ENV = "REMIXCHECK_BENCH_KEY"
 SEED = 1
@@ -209,7 +209,7 @@ def rc_lib(
 _LIBRARY_CALL = """
 import json, sys, time
 import hypothesis, schemathesis
-from remixcheck.fuzzing import generate as fuzz
+from remixcheck.fuzzing import fuzzer as fuzz
 from remixcheck.conformance.targets import Target
 
 vendor, base_url, key, video_id, budget, seed = sys.argv[1:7]
@@ -305,9 +305,9 @@ def throughput(vendor: str, examples: int, rounds: int) -> dict[str, Any]:
     }
 
 
-def fault_matrix(vendor: str, examples: int) -> dict[str, Any]:
+def fault_matrix(vendor: str, examples: int, *, only_first: bool = False) -> dict[str, Any]:
     baseline_st: set[tuple[str, ...]] = set()
-    for _ in range(2):  # st's stateful phase varies from run to run: take what either shows
+    for _ in range(1 if only_first else 2):  # st's stateful phase varies: take what either shows
         sample, signatures = st_run(vendor, examples)
         baseline_st |= signatures
     _, baseline_rc = rc_lib(vendor, sample.requests)
@@ -327,6 +327,8 @@ def fault_matrix(vendor: str, examples: int) -> dict[str, Any]:
             }
         )
         print(f"  {fault:22} st: {len(new)} new failure(s)  remixcheck: {', '.join(red) or '-'}")
+        if only_first:  # --smoke: one fault proves the matrix works
+            break
     found_st = {r["fault"] for r in rows if r["schemathesis"]}
     found_rc = {r["fault"] for r in rows if r["remixcheck"]}
     c.print_table(
@@ -375,7 +377,8 @@ def main() -> None:
         help="st run --max-examples, comma-separated sizes (default 20,100; --quick 10)",
     )
     args = parser.parse_args()
-    sizes = [int(x) for x in (args.examples or ("10" if args.quick else "20,100")).split(",")]
+    default = "2" if args.smoke else "10" if args.quick else "20,100"
+    sizes = [int(x) for x in (args.examples or default).split(",")]
     rounds = c.repeats(args)
     print(f"schemathesis {_st_version()}, seed {SEED}, emulator jobs of {JOB_SECONDS} s")
     with tempfile.TemporaryDirectory(prefix="bench-hypothesis-") as home:
@@ -384,9 +387,9 @@ def main() -> None:
         os.environ["HYPOTHESIS_STORAGE_DIRECTORY"] = home
         speed = {str(n): throughput(args.vendor, n, rounds) for n in sizes}
         print("\nfault matrix")
-        faults = fault_matrix(args.vendor, sizes[0])
+        faults = fault_matrix(args.vendor, sizes[0], only_first=args.smoke)
     c.write_report(
-        "fuzz",
+        "bench_fuzz",
         {"vendor": args.vendor, "seed": SEED, "throughput": speed, "faults": faults},
     )
     if not (all(s["met"] for s in speed.values()) and faults["met"]):

@@ -73,7 +73,7 @@ def served_emulator() -> Iterator[tuple[str, str]]:
 def main() -> None:
     args = c.make_parser(__doc__ or "", default_repeat=7, quick_repeat=3).parse_args()
     rounds = c.repeats(args)
-    per_round = 300 if args.quick else 1000
+    per_round = 20 if args.smoke else 300 if args.quick else 1000
     validator = Validator.for_vendor("openai")
     findings_seen = 0
     with (
@@ -127,7 +127,7 @@ def main() -> None:
         f"target < {TARGET:.0%}: {c.target(overhead.median < TARGET)}; findings on a faithful server: {findings_seen}"
     )
     c.write_report(
-        "live",
+        "bench_live",
         {
             "rounds": rounds,
             "per_round": per_round,

@@ -84,7 +84,7 @@ def main() -> None:
         f"\ntarget: the plugin adds < {c.ms(TARGET)}: {c.ms(clean)} -> {c.target(clean < TARGET)}"
     )
     c.write_report(
-        "pytest_plugin", {"rounds": rounds, "target_seconds": TARGET, "results": results}
+        "bench_pytest_plugin", {"rounds": rounds, "target_seconds": TARGET, "results": results}
     )
 
 

@@ -114,7 +114,7 @@ def main() -> None:
     )
     print(f"target < {TARGET:g} s: {c.target(cli.median < TARGET)}")
     c.write_report(
-        "run",
+        "bench_run",
         {
             "rounds": rounds,
             "per_target": samples,

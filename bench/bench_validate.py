@@ -158,7 +158,9 @@ def main() -> None:
     )
     args = parser.parse_args()
     rounds = c.repeats(args)
-    budget = 0.25 if args.quick else 0.8  # seconds per contender per round, scaled below
+    budget = (
+        0.02 if args.smoke else 0.25 if args.quick else 0.8
+    )  # s per contender per round, scaled below
 
     contract = Contract.load()
     cases = response_cases(args.corpus)
@@ -234,7 +236,9 @@ def main() -> None:
 
     hot: list[dict[str, Any]] = []
     if args.profile or not all(t["met"] for t in targets.values()):
-        hot = profile(checks["remixcheck"], cases, 0.3 if args.quick else 1.0)
+        hot = profile(
+            checks["remixcheck"], cases, 0.02 if args.smoke else 0.3 if args.quick else 1.0
+        )
 
     c.write_report(
         "bench_validate",

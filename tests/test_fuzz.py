@@ -16,8 +16,9 @@ import pytest
 from remixcheck.conformance.targets import Target
 from remixcheck.contract import resources
 from remixcheck.emulator import RunningEmulator, running_emulator
-from remixcheck.fuzzing import generate as fuzz
-from remixcheck.fuzzing.cases import CHECK_IDS, merge_results
+from remixcheck.fuzzing import fuzzer as fuzz
+from remixcheck.fuzzing.cases import CHECK_IDS
+from remixcheck.fuzzing.records import merge_results
 from remixcheck.results.model import Outcome
 from tests.conftest import run_cli
 

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from remixcheck.report import html as report_html
-from remixcheck.report.model import ReportModel, build_model
+from remixcheck.report.model import build_model
+from remixcheck.report.views import ReportModel
 from tests.test_report_model import hostile_results, real
 
 CHROMIUM = "/usr/bin/chromium"

@@ -17,16 +17,10 @@ import pytest
 from remixcheck.conformance.checks import catalogue
 from remixcheck.contract import profiles as vendors
 from remixcheck.report import html as report_html
-from remixcheck.report.model import (
-    BODY_CLIP,
-    NOT_RUN,
-    FieldSection,
-    MatrixSection,
-    ReportModel,
-    _field_rules,
-    build_model,
-    classify,
-)
+from remixcheck.report.fields import classify, field_rules
+from remixcheck.report.model import build_model
+from remixcheck.report.views import FieldSection, MatrixSection, ReportModel
+from remixcheck.report.vocabulary import BODY_CLIP, NOT_RUN
 from tests.conftest import video
 
 # -- building results -------------------------------------------------------------
@@ -284,7 +278,7 @@ def test_empty_input_is_refused() -> None:
 
 
 def _rule(name: str) -> Any:
-    return next(r for r in _field_rules()[1] if r.name == name)
+    return next(r for r in field_rules()[1] if r.name == name)
 
 
 @pytest.mark.parametrize(

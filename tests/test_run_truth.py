@@ -13,7 +13,7 @@ from remixcheck.conformance import runner
 from remixcheck.conformance.bodies import BodyDecoder
 from remixcheck.conformance.checks.context import Settings
 from remixcheck.conformance.targets import Target
-from remixcheck.conformance.transport import retry_after_seconds
+from remixcheck.conformance.wire import retry_after_seconds
 from remixcheck.emulator import running_emulator
 from remixcheck.results.model import CheckResult, Outcome, RunResult, TargetResult
 
@@ -45,7 +45,9 @@ def test_a_refused_key_is_diagnosed_once_and_the_run_fails() -> None:
 
 
 def _target(*outcomes: Outcome) -> TargetResult:
-    target = TargetResult(name="t", vendor="openai", base_url="http://x", api_key_env=None, emulated=True)
+    target = TargetResult(
+        name="t", vendor="openai", base_url="http://x", api_key_env=None, emulated=True
+    )
     target.checks = [CheckResult(f"c{i}", "f", "t", o) for i, o in enumerate(outcomes)]
     return target
 
@@ -117,7 +119,9 @@ def test_every_layer_is_decoded_and_capped(encoding: str, encode: object) -> Non
 
 def test_a_gzip_bomb_stays_within_the_cap() -> None:
     inner = zlib.compressobj(1, zlib.DEFLATED, zlib.MAX_WBITS | 16)
-    bomb = gzip.compress(b"".join([inner.compress(bytes(1 << 20)) for _ in range(64)] + [inner.flush()]))
+    bomb = gzip.compress(
+        b"".join([inner.compress(bytes(1 << 20)) for _ in range(64)] + [inner.flush()])
+    )
     decoder = BodyDecoder("gzip, gzip", 4096)
     decoder.feed(bomb)
     out = decoder.done()

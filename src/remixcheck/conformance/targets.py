@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from remixcheck.conformance import config_schema, keys
-from remixcheck.conformance.transport import is_loopback
+from remixcheck.conformance.wire import is_loopback
 from remixcheck.contract import profiles as vendors
 from remixcheck.contract.quoting import show
 from remixcheck.errors import UsageError

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import fnmatch
 import functools
 import re
 from collections.abc import Iterable, Mapping
@@ -13,165 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from remixcheck.contract import resources
+from remixcheck.contract.deviations import Deviation, KnownBug, Matcher
+from remixcheck.contract.video_ids import IdEncoding, VideoIdFormat
 from remixcheck.errors import ProfileError
 
 OPERATIONS = ("createVideo", "GetVideo", "CreateVideoRemix")
-
-
-@dataclass(frozen=True, slots=True)
-class Matcher:
-    """Which findings a deviation explains. Every given constraint must hold."""
-
-    check: str | None = None
-    where: str | None = None
-    operations: tuple[str, ...] = ()
-    status: tuple[str, ...] = ()
-    keyword: str | None = None
-    pointers: tuple[str, ...] = ()
-    actual_types: tuple[str, ...] = ()
-    only_empty: bool = False
-
-    def matches(
-        self,
-        *,
-        check: str,
-        where: str | None = None,
-        operation: str | None = None,
-        status: int | None = None,
-        keyword: str | None = None,
-        pointer: str = "",
-        actual: Any = None,
-        must_be_set: bool = False,
-    ) -> bool:
-        if self.only_empty and must_be_set:
-            return False
-        if self.check is not None and not fnmatch.fnmatchcase(check, self.check):
-            return False
-        if self.where is not None and where != self.where:
-            return False
-        if self.operations and operation not in self.operations:
-            return False
-        if self.status and (
-            status is None or not any(_status_matches(p, status) for p in self.status)
-        ):
-            return False
-        if self.keyword is not None and keyword != self.keyword:
-            return False
-        if self.pointers and not any(fnmatch.fnmatchcase(pointer, p) for p in self.pointers):
-            return False
-        return not (self.actual_types and json_type(actual) not in self.actual_types)
-
-
-def _status_matches(pattern: str, status: int) -> bool:
-    code = str(status)
-    return len(code) == 3 and all(p in ("X", c) for p, c in zip(pattern, code, strict=True))
-
-
-def json_type(value: Any) -> str:
-    """The JSON Schema type name of a decoded JSON value (integral floats count as number)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
-
-
-@dataclass(frozen=True, slots=True)
-class Deviation:
-    id: str
-    reason: str
-    source: str
-    match: tuple[Matcher, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class IdEncoding:
-    """How a gateway wraps the upstream id into its own (LiteLLM: `video_` + base64 of fields)."""
-
-    prefix: str
-    scheme: str  # "base64"
-    template: str  # the decoded text for an upstream id, "{id}" standing for it
-    native: re.Pattern[str]  # finds the upstream id (group "id") in the decoded text
-
-    def encode(self, native_id: str) -> str:
-        text = self.template.replace("{id}", native_id)
-        return self.prefix + base64.b64encode(text.encode("utf-8")).decode("ascii")
-
-    def decode(self, video_id: str) -> str | None:
-        """The upstream id inside a gateway id; None when the id does not decode (a bare id)."""
-        if not video_id.startswith(self.prefix):
-            return None
-        raw = video_id[len(self.prefix) :]
-        try:
-            # Ids are often copied without their trailing '=' (LiteLLM re-pads them too).
-            text = base64.b64decode(raw + "=" * (-len(raw) % 4), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError, ValueError):
-            return None
-        found = self.native.search(text)
-        return found.group("id") if found else None
-
-
-@dataclass(frozen=True, slots=True)
-class VideoIdFormat:
-    format: str  # "opaque" | "id-provider" | "encoded"
-    pattern: re.Pattern[str]
-    example: str
-    provider: str | None = None
-    encoding: IdEncoding | None = None
-
-    def make(self, native_id: str) -> str:
-        """A video id in this vendor's format for a native (upstream) id."""
-        if self.format == "id-provider":
-            return f"{native_id}:{self.provider}"
-        if self.encoding is not None:
-            return self.encoding.encode(native_id)
-        return native_id
-
-    def native(self, video_id: str) -> str:
-        """The native part of an id in this vendor's format (Bifrost splits on the first colon;
-        an encoded gateway id decodes to its upstream id). An id that is already bare stays as is."""
-        if self.format == "id-provider":
-            return video_id.split(":", 1)[0]
-        if self.encoding is not None:
-            return self.encoding.decode(video_id) or video_id
-        return video_id
-
-    def is_bare(self, video_id: str) -> bool:
-        """Whether an id lacks the vendor's own wrapping (a bare upstream id where one is needed)."""
-        if self.format == "id-provider":
-            return ":" not in video_id
-        if self.encoding is not None:
-            return self.encoding.decode(video_id) is None
-        return False
-
-    @property
-    def has_bare_form(self) -> bool:
-        return self.format != "opaque"
-
-
-@dataclass(frozen=True, slots=True)
-class KnownBug:
-    """A behaviour of the vendor that breaks the contract and is a bug, not a dialect.
-
-    It explains nothing: the findings stay violations. It names the checks it turns red so
-    a reader (and the tests) can tell a known bug from a new one.
-    """
-
-    id: str
-    summary: str
-    evidence: str
-    checks: tuple[str, ...]
-
-    def covers(self, check_id: str) -> bool:
-        return any(fnmatch.fnmatchcase(check_id, p) for p in self.checks)
 
 
 @dataclass(frozen=True, slots=True)

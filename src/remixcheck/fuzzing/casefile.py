@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from remixcheck.conformance.transport import is_loopback, same_origin
+from remixcheck.conformance.wire import is_loopback, same_origin
 from remixcheck.contract.quoting import show, show_text
 from remixcheck.errors import InputError, UsageError
 from remixcheck.traffic import jsonsafe

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from remixcheck.report.model import CheckRow, Section, Target
+from remixcheck.report.views import CheckRow, Section, Target
 
 
 @dataclass(frozen=True, slots=True)

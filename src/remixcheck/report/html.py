@@ -17,14 +17,9 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from remixcheck.report.model import (
-    FIELD_KINDS,
-    FIELD_LABELS,
-    LABELS,
-    SYMBOLS,
-    ReportModel,
-    build_model,
-)
+from remixcheck.report.model import build_model
+from remixcheck.report.views import ReportModel
+from remixcheck.report.vocabulary import FIELD_KINDS, FIELD_LABELS, LABELS, SYMBOLS
 from remixcheck.traffic.redact import redact
 
 if TYPE_CHECKING:

@@ -47,10 +47,15 @@ def build(results: dict[str, Any]) -> ET.Element:
             outcome = check["outcome"]
             lines = [_text(f) for f in check.get("findings", [])]
             curls = [e["curl"] for e in check.get("evidence", []) if e.get("curl")]
-            said = [f"server said: {check['server_message']}"] if check.get("server_message") else []
+            said = (
+                [f"server said: {check['server_message']}"] if check.get("server_message") else []
+            )
             origin = _check_origin(check)
             detail = "\n".join(
-                lines + said + ([f"reproduce: {curls[0]}"] if curls else []) + ([origin] if origin else [])
+                lines
+                + said
+                + ([f"reproduce: {curls[0]}"] if curls else [])
+                + ([origin] if origin else [])
             )
             if outcome == "violation" or (strict and outcome == "deviation"):
                 failures += 1

@@ -44,7 +44,11 @@ def summary(data: Mapping[str, Any], title: str) -> str:
             [c for c in t.get("checks") or () if isinstance(c, Mapping)],
             strict=bool(data.get("strict")),
         )
-        errors = [c for c in t.get("checks") or () if isinstance(c, Mapping) and c.get("outcome") == "error"]
+        errors = [
+            c
+            for c in t.get("checks") or ()
+            if isinstance(c, Mapping) and c.get("outcome") == "error"
+        ]
         if not causes and not errors:
             continue
         lines += ["", f"**{md(t.get('name'))}**: {len(causes)} root cause(s)", ""]

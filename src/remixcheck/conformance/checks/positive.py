@@ -8,9 +8,9 @@ from typing import Any
 from remixcheck.conformance.checks import BILLABLE, MAY_BILL, Body, Check, RequestSpec, register
 from remixcheck.conformance.checks.common import expect_status
 from remixcheck.conformance.checks.context import MUST_BE_SET, PROMPT, Context, SkipCheck
+from remixcheck.contract.deviations import json_type
 from remixcheck.contract.findings import Finding, Severity
 from remixcheck.contract.origins import CONVENTION, PUBLISHED
-from remixcheck.contract.profiles import json_type
 from remixcheck.contract.quoting import show
 from remixcheck.results.model import CheckResult
 

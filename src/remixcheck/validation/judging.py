@@ -1,0 +1,360 @@
+"""Decoding problems and schema errors turned into findings: spec location, origin, and the profile
+deviation that explains each (cached per distinct error)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from remixcheck.contract.deviations import json_type
+from remixcheck.contract.findings import Finding, Severity, Verdict
+from remixcheck.contract.origins import OBSERVATION
+from remixcheck.contract.profiles import Profile
+from remixcheck.contract.quoting import show
+from remixcheck.contract.spec import (
+    CONVENTION,
+    PUBLISHED,
+    Contract,
+    MediaType,
+)
+from remixcheck.traffic import jsonsafe
+from remixcheck.validation.schema_errors import (
+    EXPLAIN_CACHE_MAX,
+    KEYWORDS,
+    UNSEEN,
+    _escape,
+    best_branch,
+    capped,
+    drop_consequences,
+    error_message,
+    excerpt,
+    json_pointer,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledSchema:
+    validator: Any
+    properties: frozenset[str] | None  # declared top-level properties of an object schema
+    origin: str | None
+    why: str | None
+    pointer: str
+
+
+class Judging:
+    """Decoding problems and schema errors turned into findings, with their spec location, origin
+    and the profile deviation that explains them. The base of the request and response checks."""
+
+    profile: Profile
+    contract: Contract
+    _compiled: dict[str, CompiledSchema]
+    _locations: dict[tuple[Any, ...], tuple[str, str | None, str | None]]
+    _explained: dict[tuple[Any, ...], Any]
+
+    def _compile(self, media: MediaType) -> CompiledSchema:
+        raise NotImplementedError  # the Validator compiles; a check only asks
+
+    def _json_problems(
+        self,
+        decoded: jsonsafe.Decoded,
+        where: str,
+        op: str,
+        status: int | None,
+        body: Any,
+        media: MediaType,
+        *,
+        origin: tuple[str, str | None],
+    ) -> list[Finding]:
+        """One finding per way a body is not RFC 8259 JSON (see jsonsafe); never an exception."""
+        out = []
+        for problem in decoded.problems:
+            keyword = "json" if problem.kind == jsonsafe.SYNTAX else problem.kind
+            message = f"body is not valid JSON: {problem.message}"
+            if problem.pointer:
+                out.append(
+                    self._finding(
+                        f"{where}.body",
+                        where,
+                        "body",
+                        problem.pointer,
+                        op,
+                        status,
+                        message,
+                        keyword=keyword,
+                        expected="RFC 8259 JSON",
+                        actual=problem.kind,
+                        spec_location=media.schema_pointer,
+                        origin=origin[0],
+                        why=origin[1],
+                    )
+                )
+            else:
+                out.append(
+                    self._undecodable(
+                        where, op, status, keyword, message, body, media, origin=origin
+                    )
+                )
+        return out
+
+    def _undecodable(
+        self,
+        where: str,
+        op: str,
+        status: int | None,
+        keyword: str,
+        message: str,
+        body: Any,
+        media: MediaType,
+        *,
+        origin: tuple[str, str | None],
+    ) -> Finding:
+        """The finding for a body that is not the JSON or multipart its content type says."""
+        return self._finding(
+            f"{where}.body",
+            where,
+            "body",
+            "",
+            op,
+            status,
+            message,
+            keyword=keyword,
+            expected="multipart/form-data" if keyword == "multipart" else "RFC 8259 JSON",
+            actual=excerpt(body),
+            spec_location=media.schema_pointer,
+            origin=origin[0],
+            why=origin[1],
+        )
+
+    # -- schema --------------------------------------------------------------
+
+    def _schema_findings(
+        self, media: MediaType, body: Any, where: str, op: str, status: int | None
+    ) -> list[Finding]:
+        compiled = self._compiled.get(media.schema_pointer) or self._compile(media)
+        out: list[Finding] = []
+        if not compiled.validator.is_valid(body):
+            errors = [
+                f
+                for err in compiled.validator.iter_errors(body)
+                for f in self._error_findings(err, where, op, status, compiled)
+            ]
+            out += drop_consequences(errors)
+        if compiled.properties is not None and isinstance(body, dict):
+            # OpenAI's schemas are open (no additionalProperties): an undeclared field is
+            # allowed, so it is an observation, which a profile may name as its dialect.
+            request = where == "request"
+            for key in sorted(body.keys() - compiled.properties, key=str):
+                out.append(
+                    self._finding(
+                        "request.body" if request else "response.extra-property",
+                        where,
+                        "body",
+                        "/" + _escape(str(key)),
+                        op,
+                        status,
+                        f"property {show(key)} is not in the contract (allowed, but a dialect marker)",
+                        severity=Severity.INFO,
+                        keyword="additionalProperties" if request else "properties",
+                        expected=None,
+                        actual=json_type(body[key]),
+                        spec_location=compiled.pointer + "/properties",
+                        origin=OBSERVATION,
+                        why="the schema allows other properties; which ones a server adds marks its dialect",
+                    )
+                )
+        return out
+
+    def _error_findings(
+        self, err: Any, where: str, op: str, status: int | None, compiled: CompiledSchema
+    ) -> list[Finding]:
+        kind = err.kind
+        name = type(kind).__name__
+        pointer = json_pointer(err.instance_path)
+        location, origin, why = self._locate(tuple(err.schema_path))
+        if origin is None:
+            origin, why = compiled.origin, compiled.why
+        check = f"{where}.body"
+        if name == "AnyOf":
+            nested = best_branch(kind.context, list(err.instance_path))
+            if nested is not None:
+                return [
+                    f for e in nested for f in self._error_findings(e, where, op, status, compiled)
+                ]
+            types = sorted(
+                {
+                    t
+                    for branch in kind.context
+                    for e in branch
+                    if type(e.kind).__name__ == "Type"
+                    for t in e.kind.types
+                }
+            )
+            return [
+                self._finding(
+                    check,
+                    where,
+                    "body",
+                    pointer,
+                    op,
+                    status,
+                    f"{show(err.instance)} is not of type {' or '.join(types) or 'any allowed schema'}",
+                    keyword="type" if types else "anyOf",
+                    expected=types,
+                    actual=err.instance,
+                    spec_location=location,
+                    origin=origin,
+                    why=why,
+                )
+            ]
+        if name == "Required":
+            prop = str(kind.property)
+            return [
+                self._finding(
+                    check,
+                    where,
+                    "body",
+                    f"{pointer.rstrip('/')}/{_escape(prop)}" if pointer else f"/{_escape(prop)}",
+                    op,
+                    status,
+                    f"required property {show(prop)} is missing",
+                    keyword="required",
+                    expected="present",
+                    actual="missing",
+                    spec_location=location,
+                    origin=origin,
+                    why=why,
+                )
+            ]
+        if name == "AdditionalProperties":
+            return [
+                self._finding(
+                    check,
+                    where,
+                    "body",
+                    f"{pointer}/{_escape(str(p))}",
+                    op,
+                    status,
+                    f"property {show(p)} is not allowed here",
+                    keyword="additionalProperties",
+                    expected="no other properties",
+                    actual=p,
+                    spec_location=location,
+                    origin=origin,
+                    why=why,
+                )
+                for p in kind.unexpected
+            ]
+        keyword = KEYWORDS.get(name, name[:1].lower() + name[1:])
+        expected: Any = None
+        actual: Any = err.instance
+        if name == "Type":
+            expected = list(kind.types)
+        elif name == "Enum":
+            expected = list(kind.options)
+        elif name == "Constant":
+            expected = kind.expected_value
+        elif name in ("MinLength", "MaxLength"):
+            expected = kind.limit
+            actual = len(err.instance) if isinstance(err.instance, str) else err.instance
+        elif hasattr(kind, "limit"):
+            expected = kind.limit
+        return [
+            self._finding(
+                check,
+                where,
+                "body",
+                pointer,
+                op,
+                status,
+                error_message(err),
+                keyword=keyword,
+                expected=expected,
+                actual=capped(actual),
+                spec_location=location,
+                origin=origin,
+                why=why,
+            )
+        ]
+
+    def _locate(self, schema_path: tuple[Any, ...]) -> tuple[str, str | None, str | None]:
+        """The spec location, origin and why of a schema path, computed once per path."""
+        found = self._locations.get(schema_path)
+        if found is None:
+            location = "#/" + "/".join(_escape(str(p)) for p in schema_path)
+            found = self._locations[schema_path] = (location, *self._origin_of(list(schema_path)))
+        return found
+
+    def _origin_of(self, schema_path: list[Any]) -> tuple[str | None, str | None]:
+        """The innermost x-remixcheck-origin along a schema location, with its x-remixcheck-why."""
+        node: Any = self.contract.document
+        origin = why = None
+        for token in schema_path:
+            if isinstance(node, Mapping):
+                if "x-remixcheck-origin" in node:
+                    origin, why = node["x-remixcheck-origin"], node.get("x-remixcheck-why")
+                node = node.get(token) if isinstance(token, str) else None
+            elif isinstance(node, list) and isinstance(token, int) and token < len(node):
+                node = node[token]
+            else:
+                break
+        return origin, why
+
+    def _finding(
+        self,
+        check: str,
+        where: str,
+        location: str,
+        pointer: str,
+        operation: str | None,
+        status: int | None,
+        message: str,
+        *,
+        severity: Severity = Severity.ERROR,
+        keyword: str | None = None,
+        expected: Any = None,
+        actual: Any = None,
+        spec_location: str | None = None,
+        origin: str | None = None,
+        why: str | None = None,
+    ) -> Finding:
+        # The same finding shapes recur across exchanges; matching them is the slow part.
+        key = (check, where, operation, status, keyword, pointer, json_type(actual))
+        deviation = self._explained.get(key, UNSEEN)
+        if deviation is UNSEEN:
+            if len(self._explained) > EXPLAIN_CACHE_MAX:
+                self._explained.clear()  # pointers of unknown keys are unbounded
+            deviation = self._explained[key] = self.profile.explain(
+                check=check,
+                where=where,
+                operation=operation,
+                status=status,
+                keyword=keyword,
+                pointer=pointer,
+                actual=actual,
+            )
+        if deviation is not None:
+            verdict = Verdict.DEVIATION
+        else:
+            verdict = Verdict.PASS if severity is Severity.INFO else Verdict.VIOLATION
+        if origin is None:
+            # Error responses are ours to declare; everything else is OpenAI's document.
+            origin = CONVENTION if status is not None and status >= 400 else PUBLISHED
+        return Finding(
+            check=check,
+            verdict=verdict,
+            severity=severity,
+            message=message,
+            where=where,
+            location=location,
+            pointer=pointer,
+            operation=operation,
+            keyword=keyword,
+            expected=expected,
+            actual=actual,
+            spec_location=spec_location,
+            origin=origin,
+            origin_why=why,
+            deviation=deviation,
+            status=status,
+        )

@@ -1,0 +1,228 @@
+"""A request judged against the contract: id format in the path, content type, body schema
+(JSON or multipart), and the profile's request rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from remixcheck.contract.findings import Finding, Severity
+from remixcheck.contract.origins import WHY_PROFILE
+from remixcheck.contract.quoting import show
+from remixcheck.contract.spec import (
+    CONVENTION,
+    PUBLISHED,
+)
+from remixcheck.traffic import jsonsafe
+from remixcheck.traffic.exchange import Request, media_type
+from remixcheck.validation.judging import Judging
+from remixcheck.validation.routing import Route
+from remixcheck.validation.schema_errors import capped
+
+JSON = "application/json"
+
+
+MULTIPART = "multipart/form-data"
+
+
+class RequestChecks(Judging):
+    """A request judged: path id format, content type, body against its schema, profile rules."""
+
+    # -- requests ------------------------------------------------------------
+
+    def check_request(self, request: Request, route: Route) -> list[Finding]:
+        op = route.operation
+        opid = op.operation_id
+        out: list[Finding] = []
+        if request.auth_scheme is None:
+            out.append(
+                self._finding(
+                    "request.auth",
+                    "request",
+                    "auth",
+                    "authorization",
+                    opid,
+                    None,
+                    "no Authorization header: the contract requires a bearer key",
+                    expected="Bearer <key>",
+                    actual=None,
+                    spec_location="#/components/securitySchemes/bearerAuth",
+                    origin=PUBLISHED,
+                )
+            )
+        elif request.auth_scheme.lower() != "bearer":
+            out.append(
+                self._finding(
+                    "request.auth",
+                    "request",
+                    "auth",
+                    "authorization",
+                    opid,
+                    None,
+                    f"Authorization scheme is {show(request.auth_scheme)}, not Bearer",
+                    expected="Bearer",
+                    actual=request.auth_scheme,
+                    spec_location="#/components/securitySchemes/bearerAuth",
+                    origin=PUBLISHED,
+                )
+            )
+        elif self.profile.key_prefix and not (request.key_prefix or "").startswith(
+            self.profile.key_prefix
+        ):
+            out.append(
+                self._finding(
+                    "request.api-key-format",
+                    "request",
+                    "auth",
+                    "authorization",
+                    opid,
+                    None,
+                    f"{self.profile.name} keys start with {show(self.profile.key_prefix)}",
+                    severity=Severity.WARNING,
+                    expected=self.profile.key_prefix + "...",
+                    actual="(redacted)",
+                    origin=CONVENTION,
+                    why=f"{WHY_PROFILE}: {self.profile.name} keys",
+                )
+            )
+        if route.video_id is not None and not self.profile.video_id.pattern.fullmatch(
+            route.video_id
+        ):
+            out.append(
+                self._finding(
+                    "request.video-id",
+                    "request",
+                    "path",
+                    "video_id",
+                    opid,
+                    None,
+                    f"video id {show(route.video_id, 80)} is not in {self.profile.name}'s format (e.g. {self.profile.video_id.example})",
+                    expected=self.profile.video_id.pattern.pattern,
+                    actual=capped(route.video_id),
+                    origin=CONVENTION,
+                    why=f"{WHY_PROFILE}: {self.profile.name} video ids",
+                )
+            )
+        if not op.request_content:
+            return out
+        ctype = media_type(request.headers)
+        body = request.body
+        if ctype is None and body in (None, b"", ""):
+            if op.request_required:
+                out.append(
+                    self._finding(
+                        "request.body",
+                        "request",
+                        "body",
+                        "",
+                        opid,
+                        None,
+                        "request body is required",
+                        keyword="required",
+                        expected=list(op.request_content),
+                        actual=None,
+                        spec_location=op.pointer + "/requestBody",
+                        origin=op.request_required_origin[0],
+                        why=op.request_required_origin[1],
+                    )
+                )
+            return out
+        media = op.request_content.get(ctype or "")
+        if media is None:
+            out.append(
+                self._finding(
+                    "request.content-type",
+                    "request",
+                    "content-type",
+                    "content-type",
+                    opid,
+                    None,
+                    f"request content type {ctype or '(none)'} is not accepted by the contract",
+                    expected=list(op.request_content),
+                    actual=ctype,
+                    spec_location=op.pointer + "/requestBody/content",
+                    origin=PUBLISHED,
+                )
+            )
+            return out
+        if ctype not in self.profile.content_types:
+            out.append(
+                self._finding(
+                    "request.content-type",
+                    "request",
+                    "content-type",
+                    "content-type",
+                    opid,
+                    None,
+                    f"{self.profile.name} accepts only {', '.join(self.profile.content_types)}",
+                    expected=list(self.profile.content_types),
+                    actual=ctype,
+                    origin=CONVENTION,
+                    why=f"{WHY_PROFILE}: the content types {self.profile.name} takes",
+                )
+            )
+        if ctype == MULTIPART:
+            try:
+                body = (
+                    parse_multipart(request.headers.get("content-type", ""), body)
+                    if request.body_raw
+                    else body
+                )
+            except ValueError as exc:
+                out.append(
+                    self._undecodable(
+                        "request",
+                        opid,
+                        None,
+                        "multipart",
+                        f"malformed multipart body: {exc}",
+                        request.body,
+                        media,
+                        origin=(PUBLISHED, None),
+                    )
+                )
+                return out
+        elif request.body_raw:
+            decoded = jsonsafe.loads(body if body is not None else b"")
+            if decoded.problems:
+                out += self._json_problems(
+                    decoded, "request", opid, None, request.body, media, origin=(PUBLISHED, None)
+                )
+                if not decoded.ok:
+                    return out
+            body = decoded.value
+        out += self._schema_findings(media, body, "request", opid, None)
+        return out
+
+
+def parse_multipart(content_type: str, body: Any) -> dict[str, str]:
+    """The fields of a multipart/form-data body; file parts become '<file name>' strings."""
+    from email.parser import BytesParser
+    from email.policy import HTTP
+
+    if isinstance(body, str):
+        body = body.encode("utf-8", "surrogateescape")
+    if not isinstance(body, (bytes, bytearray)):
+        raise ValueError("multipart body must be text")
+    if "boundary=" not in content_type:
+        raise ValueError("Content-Type has no boundary")
+    msg = BytesParser(policy=HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + bytes(body)
+    )
+    if not msg.is_multipart():
+        raise ValueError("not a multipart message")
+    fields: dict[str, str] = {}
+    parts = list(msg.iter_parts())
+    if not parts or msg.defects:
+        raise ValueError("no parts, or the closing boundary is missing")
+    for part in parts:
+        name = part.get_param("name", header="content-disposition")
+        if not name:
+            raise ValueError("a part has no name in Content-Disposition")
+        filename = part.get_filename()
+        if filename is not None:
+            fields[str(name)] = f"<file {filename}>"
+        else:
+            payload = part.get_payload(decode=True)
+            data = payload if isinstance(payload, bytes) else b""
+            fields[str(name)] = data.decode(part.get_content_charset() or "utf-8", "replace")
+    return fields

@@ -1,0 +1,142 @@
+"""A response judged against the contract: declared status, headers, media type, body schema."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from remixcheck.contract.findings import Finding, Severity
+from remixcheck.contract.origins import OBSERVATION, WHY_STATUSES
+from remixcheck.contract.quoting import show
+from remixcheck.contract.spec import (
+    CONVENTION,
+    PUBLISHED,
+    Operation,
+)
+from remixcheck.traffic import jsonsafe
+from remixcheck.traffic.exchange import media_type
+from remixcheck.validation.judging import Judging
+from remixcheck.validation.requests import JSON
+from remixcheck.validation.schema_errors import capped
+
+
+class ResponseChecks(Judging):
+    """A response judged: status declared, headers, media type, body against its schema."""
+
+    # -- responses -----------------------------------------------------------
+
+    def check_response(
+        self,
+        operation: Operation,
+        status: int,
+        headers: Mapping[str, str],
+        body: Any,
+        *,
+        raw: bool = True,
+        truncated: bool = False,
+    ) -> list[Finding]:
+        op = operation.operation_id
+        spec = operation.response_for(status)
+        out: list[Finding] = []
+        if spec is None:
+            declared = ", ".join(operation.responses)
+            out.append(
+                self._finding(
+                    "response.status",
+                    "response",
+                    "status",
+                    "",
+                    op,
+                    status,
+                    f"status {status} is not declared for {op} (declared: {declared})",
+                    expected=list(operation.responses),
+                    actual=status,
+                    spec_location=operation.pointer + "/responses",
+                    origin=CONVENTION if status >= 300 else PUBLISHED,
+                    why=WHY_STATUSES if status >= 300 else None,
+                )
+            )
+            return out
+        if not spec.content:
+            return out
+        ctype = media_type(headers)
+        media = spec.content.get(ctype or "")
+        if media is None:
+            out.append(
+                self._finding(
+                    "response.content-type",
+                    "response",
+                    "content-type",
+                    "content-type",
+                    op,
+                    status,
+                    f"content type {ctype or '(none)'} is not declared for status {spec.status_key}",
+                    expected=list(spec.content),
+                    actual=ctype,
+                    spec_location=spec.pointer + "/content",
+                    origin=spec.origin,
+                    why=spec.why,
+                )
+            )
+            # Still judge the body when it is JSON in disguise (text/plain JSON is common).
+            media = spec.content.get(JSON)
+            if media is None:
+                return out
+        retry_after = headers.get("retry-after")
+        if spec.status_key == "429" and retry_after is not None and not _delay_seconds(retry_after):
+            # OpenAI's TooManyRequests response: an integer >= 1, which may be left out
+            # (429s that need the user to act); present, it must be one.
+            out.append(
+                self._finding(
+                    "response.header",
+                    "response",
+                    "header",
+                    "retry-after",
+                    op,
+                    status,
+                    f"Retry-After is {show(retry_after)}, not an integer >= 1",
+                    severity=Severity.WARNING,
+                    keyword="minimum",
+                    expected="an integer >= 1",
+                    actual=capped(retry_after),
+                    spec_location=spec.pointer + "/headers/Retry-After",
+                    origin=spec.origin,
+                    why=spec.why,
+                )
+            )
+        if raw:
+            if truncated:
+                out.append(
+                    self._finding(
+                        "response.body",
+                        "response",
+                        "body",
+                        "",
+                        op,
+                        status,
+                        "response body was cut at the size cap; not validated",
+                        keyword="size",
+                        expected="a complete body",
+                        actual="truncated",
+                        spec_location=media.schema_pointer,
+                        origin=OBSERVATION,
+                        why="remixcheck reads at most --max-body-bytes of a body",
+                    )
+                )
+                return out
+            decoded = jsonsafe.loads(body if body is not None else b"")
+            if decoded.problems:
+                out += self._json_problems(
+                    decoded, "response", op, status, body, media, origin=(spec.origin, spec.why)
+                )
+                if not decoded.ok:
+                    return out
+            body = decoded.value
+        out += self._schema_findings(media, body, "response", op, status)
+        return out
+
+
+def _delay_seconds(value: str) -> bool:
+    """Whether a Retry-After value is what OpenAI's TooManyRequests declares: an integer >= 1."""
+    text = value.strip()
+    return text.isascii() and text.isdigit() and int(text) >= 1
