@@ -32,6 +32,7 @@ from remixcheck.report.views import (
     ProfilesSection,
     ProfileView,
     ReportModel,
+    RunInfo,
     Score,
     Section,
     Target,
@@ -52,16 +53,71 @@ def build_model(results: Sequence[Mapping[str, Any]]) -> ReportModel:
         for t in data.get("targets") or ()
         if isinstance(t, Mapping)
     ]
+    per_target = [_checks_by_id(t) for _, t in raw_targets]
+    rows, cells_by_col, families = _rows(raw_targets, per_target)
 
+    name_counts: dict[str, int] = {}
+    for _, t in raw_targets:
+        n = as_str(t.get("name"), NAME_CLIP)
+        name_counts[n] = name_counts.get(n, 0) + 1
+    targets = [
+        _target(col, run, t, cells_by_col[col], name_counts)
+        for col, (run, t) in enumerate(raw_targets)
+    ]
+
+    totals = {o: sum(t.counts[o] for t in targets) for o in (*OUTCOMES, NOT_RUN)}
+    outcomes = tuple(o for o in (*OUTCOMES, NOT_RUN) if totals[o] or o in OUTCOMES)
+    fam_list = tuple(
+        Family(key, name, sum(1 for r in rows if r.family_key == key))
+        for name, key in families.items()
+    )
+    return ReportModel(
+        notices=upstream_notices(),
+        title="Remix API compatibility report",
+        runs=runs,
+        targets=tuple(targets),
+        families=fam_list,
+        rows=rows,
+        sections=_sections(targets, rows, field_section(raw_targets, runs)),
+        warnings=_warnings(runs),
+        outcomes=outcomes,
+        totals=totals,
+        billable_sent=sum(t.billable_sent for t in targets),
+        causes=tuple(
+            (target.display_name, tuple(found))
+            for target, (run, t) in zip(targets, raw_targets, strict=True)
+            if (
+                found := group(
+                    [c for c in t.get("checks") or () if isinstance(c, Mapping)],
+                    strict=bool(results[run - 1].get("strict")),
+                )
+            )
+        ),
+    )
+
+
+def _checks_by_id(target: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    """A target's check dicts by id (the first of a repeated id wins)."""
+    by_id: dict[str, Mapping[str, Any]] = {}
+    for c in target.get("checks") or ():
+        if isinstance(c, Mapping) and isinstance(c.get("check"), str):
+            by_id.setdefault(c["check"], c)
+    return by_id
+
+
+def _rows(
+    raw_targets: Sequence[tuple[int, Mapping[str, Any]]],
+    per_target: Sequence[Mapping[str, Mapping[str, Any]]],
+) -> tuple[tuple[CheckRow, ...], list[list[Cell]], dict[str, str]]:
+    """The matrix rows, the same cells by column, and the family keys in order of appearance."""
     # Rows: the catalogue's checks in catalogue order, then any the tool does not know
     # (results from a newer version) in the order they first appear.
     catalogue = load_catalogue()
     known = {c.id: c for c in catalogue}
     seen_ids: dict[str, Mapping[str, Any]] = {}
-    for _, t in raw_targets:
-        for c in t.get("checks") or ():
-            if isinstance(c, Mapping) and isinstance(c.get("check"), str):
-                seen_ids.setdefault(c["check"], c)
+    for by_id in per_target:
+        for cid, c in by_id.items():
+            seen_ids.setdefault(cid, c)
     order = [c.id for c in catalogue if c.id in seen_ids] + [i for i in seen_ids if i not in known]
 
     families: dict[str, str] = {}
@@ -72,19 +128,6 @@ def build_model(results: Sequence[Mapping[str, Any]]) -> ReportModel:
             else as_str(seen_ids[cid].get("family"), NAME_CLIP) or "other"
         )
         families.setdefault(fam, f"f{len(families)}")
-
-    # Columns.
-    name_counts: dict[str, int] = {}
-    for _, t in raw_targets:
-        n = as_str(t.get("name"), NAME_CLIP)
-        name_counts[n] = name_counts.get(n, 0) + 1
-    per_target: list[dict[str, Mapping[str, Any]]] = []
-    for _, t in raw_targets:
-        by_id: dict[str, Mapping[str, Any]] = {}
-        for c in t.get("checks") or ():
-            if isinstance(c, Mapping) and isinstance(c.get("check"), str):
-                by_id.setdefault(c["check"], c)
-        per_target.append(by_id)
 
     with_evidence = with_findings = 0
     for by_id in per_target:
@@ -121,50 +164,59 @@ def build_model(results: Sequence[Mapping[str, Any]]) -> ReportModel:
                 cells=tuple(cells),
             )
         )
+    return tuple(rows), cells_by_col, families
 
-    targets: list[Target] = []
-    for col, (run, t) in enumerate(raw_targets):
-        counts = {o: 0 for o in (*OUTCOMES, NOT_RUN)}
-        for cell in cells_by_col[col]:
-            counts[cell.outcome] += 1
-        applicable = len(cells_by_col[col]) - sum(counts[o] for o in NOT_JUDGED)
-        name = as_str(t.get("name"), NAME_CLIP) or f"target {col + 1}"
-        vendor = as_str(t.get("vendor"), NAME_CLIP)
-        profile = profile_view(vendor)
-        max_billable = t.get("max_billable")
-        duration = t.get("duration_ms")
-        source_id = t.get("source_video_id")
-        api_key_env = t.get("api_key_env")
-        targets.append(
-            Target(
-                col=col,
-                key=f"t{col}",
-                name=name,
-                display_name=name if name_counts.get(name, 0) < 2 else f"{name} (run {run})",
-                vendor=vendor,
-                vendor_name=profile.name if profile is not None else vendor,
-                base_url=safe_url(t.get("base_url")),
-                emulated=bool(t.get("emulated")),
-                api_key_env=clip(api_key_env, NAME_CLIP)
-                if isinstance(api_key_env, str) and api_key_env
-                else None,
-                source_video_id=short_id(clip(source_id, VALUE_CLIP))
-                if isinstance(source_id, str) and source_id
-                else None,
-                requests_sent=as_int(t.get("requests_sent")),
-                billable_sent=as_int(t.get("billable_sent")),
-                max_billable=as_int(max_billable)
-                if isinstance(max_billable, int) and not isinstance(max_billable, bool)
-                else None,
-                duration_ms=float(duration)
-                if isinstance(duration, (int, float)) and not isinstance(duration, bool)
-                else 0.0,
-                run=run,
-                counts=counts,
-                score=Score(counts["pass"], counts["deviation"], applicable),
-            )
-        )
 
+def _target(
+    col: int,
+    run: int,
+    t: Mapping[str, Any],
+    cells: Sequence[Cell],
+    name_counts: Mapping[str, int],
+) -> Target:
+    """One column: a target of a results file, its counts and score over its cells."""
+    counts = {o: 0 for o in (*OUTCOMES, NOT_RUN)}
+    for cell in cells:
+        counts[cell.outcome] += 1
+    applicable = len(cells) - sum(counts[o] for o in NOT_JUDGED)
+    name = as_str(t.get("name"), NAME_CLIP) or f"target {col + 1}"
+    vendor = as_str(t.get("vendor"), NAME_CLIP)
+    profile = profile_view(vendor)
+    max_billable = t.get("max_billable")
+    duration = t.get("duration_ms")
+    source_id = t.get("source_video_id")
+    api_key_env = t.get("api_key_env")
+    return Target(
+        col=col,
+        key=f"t{col}",
+        name=name,
+        display_name=name if name_counts.get(name, 0) < 2 else f"{name} (run {run})",
+        vendor=vendor,
+        vendor_name=profile.name if profile is not None else vendor,
+        base_url=safe_url(t.get("base_url")),
+        emulated=bool(t.get("emulated")),
+        api_key_env=clip(api_key_env, NAME_CLIP)
+        if isinstance(api_key_env, str) and api_key_env
+        else None,
+        source_video_id=short_id(clip(source_id, VALUE_CLIP))
+        if isinstance(source_id, str) and source_id
+        else None,
+        requests_sent=as_int(t.get("requests_sent")),
+        billable_sent=as_int(t.get("billable_sent")),
+        max_billable=as_int(max_billable)
+        if isinstance(max_billable, int) and not isinstance(max_billable, bool)
+        else None,
+        duration_ms=float(duration)
+        if isinstance(duration, (int, float)) and not isinstance(duration, bool)
+        else 0.0,
+        run=run,
+        counts=counts,
+        score=Score(counts["pass"], counts["deviation"], applicable),
+    )
+
+
+def _warnings(runs: Sequence[RunInfo]) -> tuple[str, ...]:
+    """What a reader must know before comparing columns: different contracts, mixed --strict."""
     warnings = []
     shas = {r.spec_sha256 for r in runs}
     if len(shas) > 1:
@@ -175,26 +227,24 @@ def build_model(results: Sequence[Mapping[str, Any]]) -> ReportModel:
         )
     if any(r.strict for r in runs) and not all(r.strict for r in runs):
         warnings.append("Some results files were produced with --strict and some without.")
+    return tuple(warnings)
 
-    totals = {o: sum(t.counts[o] for t in targets) for o in (*OUTCOMES, NOT_RUN)}
-    outcomes = tuple(o for o in (*OUTCOMES, NOT_RUN) if totals[o] or o in OUTCOMES)
-    fam_list = tuple(
-        Family(key, name, sum(1 for r in rows if r.family_key == key))
-        for name, key in families.items()
-    )
-    rows_t = tuple(rows)
-    fields = field_section(raw_targets, runs)
-    sections: list[Section] = [
-        MatrixSection("matrix", "matrix", "Compatibility matrix", rows=rows_t),
-        dialect_section(targets, rows_t),
+
+def _sections(
+    targets: Sequence[Target], rows: tuple[CheckRow, ...], fields: Section
+) -> tuple[Section, ...]:
+    """The page's sections, in page order."""
+    return (
+        MatrixSection("matrix", "matrix", "Compatibility matrix", rows=rows),
+        dialect_section(targets, rows),
         fields,
         DrilldownSection(
             "drilldown",
             "drilldown",
             "Details of every non-passing cell",
-            rows=tuple(r for r in rows_t if r.detail_cells),
+            rows=tuple(r for r in rows if r.detail_cells),
         ),
-        _profiles_section(targets, rows_t),
+        _profiles_section(targets, rows),
         CatalogueSection(
             "catalogue",
             "catalogue",
@@ -210,31 +260,8 @@ def build_model(results: Sequence[Mapping[str, Any]]) -> ReportModel:
                     r.severity,
                     r.in_catalogue,
                 )
-                for r in rows_t
+                for r in rows
             ),
-        ),
-    ]
-    return ReportModel(
-        notices=upstream_notices(),
-        title="Remix API compatibility report",
-        runs=runs,
-        targets=tuple(targets),
-        families=fam_list,
-        rows=rows_t,
-        sections=tuple(sections),
-        warnings=tuple(warnings),
-        outcomes=outcomes,
-        totals=totals,
-        billable_sent=sum(t.billable_sent for t in targets),
-        causes=tuple(
-            (target.display_name, tuple(found))
-            for target, (run, t) in zip(targets, raw_targets, strict=True)
-            if (
-                found := group(
-                    [c for c in t.get("checks") or () if isinstance(c, Mapping)],
-                    strict=bool(results[run - 1].get("strict")),
-                )
-            )
         ),
     )
 
