@@ -11,6 +11,8 @@ from remixcheck.contract.quoting import show
 from remixcheck.contract.spec import (
     CONVENTION,
     PUBLISHED,
+    MediaType,
+    Operation,
 )
 from remixcheck.traffic import jsonsafe
 from remixcheck.traffic.exchange import Request, media_type
@@ -30,8 +32,18 @@ class RequestChecks(Judging):
     # -- requests ------------------------------------------------------------
 
     def check_request(self, request: Request, route: Route) -> list[Finding]:
-        op = route.operation
-        opid = op.operation_id
+        opid = route.operation.operation_id
+        out = self._auth_findings(request, opid)
+        if route.video_id is not None and not self.profile.video_id.pattern.fullmatch(
+            route.video_id
+        ):
+            out.append(self._video_id_finding(route.video_id, opid))
+        if route.operation.request_content:
+            out += self._body_findings(request, route.operation)
+        return out
+
+    def _auth_findings(self, request: Request, opid: str) -> list[Finding]:
+        """No bearer key, another scheme, or a key without the vendor's prefix."""
         out: list[Finding] = []
         if request.auth_scheme is None:
             out.append(
@@ -84,26 +96,27 @@ class RequestChecks(Judging):
                     why=f"{WHY_PROFILE}: {self.profile.name} keys",
                 )
             )
-        if route.video_id is not None and not self.profile.video_id.pattern.fullmatch(
-            route.video_id
-        ):
-            out.append(
-                self._finding(
-                    "request.video-id",
-                    "request",
-                    "path",
-                    "video_id",
-                    opid,
-                    None,
-                    f"video id {show(route.video_id, 80)} is not in {self.profile.name}'s format (e.g. {self.profile.video_id.example})",
-                    expected=self.profile.video_id.pattern.pattern,
-                    actual=capped(route.video_id),
-                    origin=CONVENTION,
-                    why=f"{WHY_PROFILE}: {self.profile.name} video ids",
-                )
-            )
-        if not op.request_content:
-            return out
+        return out
+
+    def _video_id_finding(self, video_id: str, opid: str) -> Finding:
+        return self._finding(
+            "request.video-id",
+            "request",
+            "path",
+            "video_id",
+            opid,
+            None,
+            f"video id {show(video_id, 80)} is not in {self.profile.name}'s format (e.g. {self.profile.video_id.example})",
+            expected=self.profile.video_id.pattern.pattern,
+            actual=capped(video_id),
+            origin=CONVENTION,
+            why=f"{WHY_PROFILE}: {self.profile.name} video ids",
+        )
+
+    def _body_findings(self, request: Request, op: Operation) -> list[Finding]:
+        """Content type, then the body (JSON or multipart) against its schema."""
+        opid = op.operation_id
+        out: list[Finding] = []
         ctype = media_type(request.headers)
         body = request.body
         if ctype is None and body in (None, b"", ""):
@@ -160,38 +173,48 @@ class RequestChecks(Judging):
                     why=f"{WHY_PROFILE}: the content types {self.profile.name} takes",
                 )
             )
+        body, problems, ok = self._parsed_body(request, ctype, media, opid)
+        out += problems
+        if ok:
+            out += self._schema_findings(media, body, "request", opid, None)
+        return out
+
+    def _parsed_body(
+        self, request: Request, ctype: str | None, media: MediaType, opid: str
+    ) -> tuple[Any, list[Finding], bool]:
+        """The body as data, the findings of decoding it, and whether there is data to judge."""
+        body = request.body
         if ctype == MULTIPART:
             try:
-                body = (
-                    parse_multipart(request.headers.get("content-type", ""), body)
-                    if request.body_raw
-                    else body
-                )
+                if request.body_raw:
+                    body = parse_multipart(request.headers.get("content-type", ""), body)
             except ValueError as exc:
-                out.append(
-                    self._undecodable(
-                        "request",
-                        opid,
-                        None,
-                        "multipart",
-                        f"malformed multipart body: {exc}",
-                        request.body,
-                        media,
-                        origin=(PUBLISHED, None),
-                    )
+                return (
+                    None,
+                    [
+                        self._undecodable(
+                            "request",
+                            opid,
+                            None,
+                            "multipart",
+                            f"malformed multipart body: {exc}",
+                            request.body,
+                            media,
+                            origin=(PUBLISHED, None),
+                        )
+                    ],
+                    False,
                 )
-                return out
-        elif request.body_raw:
-            decoded = jsonsafe.loads(body if body is not None else b"")
-            if decoded.problems:
-                out += self._json_problems(
-                    decoded, "request", opid, None, request.body, media, origin=(PUBLISHED, None)
-                )
-                if not decoded.ok:
-                    return out
-            body = decoded.value
-        out += self._schema_findings(media, body, "request", opid, None)
-        return out
+            return body, [], True
+        if not request.body_raw:
+            return body, [], True
+        decoded = jsonsafe.loads(body if body is not None else b"")
+        problems = []
+        if decoded.problems:
+            problems = self._json_problems(
+                decoded, "request", opid, None, request.body, media, origin=(PUBLISHED, None)
+            )
+        return decoded.value, problems, decoded.ok
 
 
 def parse_multipart(content_type: str, body: Any) -> dict[str, str]:
