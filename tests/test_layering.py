@@ -200,3 +200,23 @@ def test_architecture_names_every_package() -> None:
     packages = {p.parent.name for p in SRC.glob("*/__init__.py")}
     missing = [p for p in sorted(packages) if f"`{p}/`" not in text]
     assert not missing, f"ARCHITECTURE.md does not describe: {missing}"
+
+
+@pytest.mark.parametrize(
+    "where", ["remixcheck.validation.validator:Validator", "remixcheck.fuzzing.judge:Judge"]
+)
+def test_composed_classes_have_no_shadowed_parts(where: str) -> None:
+    """A class composed of parts (one module each) must not have two parts define one method:
+    the first in the MRO would silently win over the other."""
+    import importlib
+
+    module, name = where.split(":")
+    cls = getattr(importlib.import_module(module), name)
+    owners: dict[str, list[str]] = {}
+    for base in cls.__mro__[1:-1]:
+        for attr, value in vars(base).items():
+            if callable(value) and not attr.startswith("__"):
+                owners.setdefault(attr, []).append(base.__name__)
+    # A method the class itself defines on purpose (e.g. Validator._compile) is no accident.
+    clashes = {a: o for a, o in owners.items() if len(o) > 1 and a not in vars(cls)}
+    assert not clashes, clashes

@@ -39,7 +39,7 @@ class RequestChecks(Judging):
         ):
             out.append(self._video_id_finding(route.video_id, opid))
         if route.operation.request_content:
-            out += self._body_findings(request, route.operation)
+            out += self._request_body_findings(request, route.operation)
         return out
 
     def _auth_findings(self, request: Request, opid: str) -> list[Finding]:
@@ -113,7 +113,7 @@ class RequestChecks(Judging):
             why=f"{WHY_PROFILE}: {self.profile.name} video ids",
         )
 
-    def _body_findings(self, request: Request, op: Operation) -> list[Finding]:
+    def _request_body_findings(self, request: Request, op: Operation) -> list[Finding]:
         """Content type, then the body (JSON or multipart) against its schema."""
         opid = op.operation_id
         out: list[Finding] = []
@@ -173,13 +173,13 @@ class RequestChecks(Judging):
                     why=f"{WHY_PROFILE}: the content types {self.profile.name} takes",
                 )
             )
-        body, problems, ok = self._parsed_body(request, ctype, media, opid)
+        body, problems, ok = self._parsed_request_body(request, ctype, media, opid)
         out += problems
         if ok:
             out += self._schema_findings(media, body, "request", opid, None)
         return out
 
-    def _parsed_body(
+    def _parsed_request_body(
         self, request: Request, ctype: str | None, media: MediaType, opid: str
     ) -> tuple[Any, list[Finding], bool]:
         """The body as data, the findings of decoding it, and whether there is data to judge."""

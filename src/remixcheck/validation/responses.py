@@ -11,7 +11,9 @@ from remixcheck.contract.quoting import show
 from remixcheck.contract.spec import (
     CONVENTION,
     PUBLISHED,
+    MediaType,
     Operation,
+    ResponseSpec,
 )
 from remixcheck.traffic import jsonsafe
 from remixcheck.traffic.exchange import media_type
@@ -84,29 +86,48 @@ class ResponseChecks(Judging):
                 return out
         retry_after = headers.get("retry-after")
         if spec.status_key == "429" and retry_after is not None and not _delay_seconds(retry_after):
-            # OpenAI's TooManyRequests response: an integer >= 1, which may be left out
-            # (429s that need the user to act); present, it must be one.
-            out.append(
-                self._finding(
-                    "response.header",
-                    "response",
-                    "header",
-                    "retry-after",
-                    op,
-                    status,
-                    f"Retry-After is {show(retry_after)}, not an integer >= 1",
-                    severity=Severity.WARNING,
-                    keyword="minimum",
-                    expected="an integer >= 1",
-                    actual=capped(retry_after),
-                    spec_location=spec.pointer + "/headers/Retry-After",
-                    origin=spec.origin,
-                    why=spec.why,
-                )
-            )
+            out.append(self._retry_after_finding(spec, op, status, retry_after))
+        return out + self._response_body_findings(
+            media, spec, op, status, body, raw=raw, truncated=truncated
+        )
+
+    def _retry_after_finding(
+        self, spec: ResponseSpec, op: str, status: int, retry_after: str
+    ) -> Finding:
+        # OpenAI's TooManyRequests response: an integer >= 1, which may be left out
+        # (429s that need the user to act); present, it must be one.
+        return self._finding(
+            "response.header",
+            "response",
+            "header",
+            "retry-after",
+            op,
+            status,
+            f"Retry-After is {show(retry_after)}, not an integer >= 1",
+            severity=Severity.WARNING,
+            keyword="minimum",
+            expected="an integer >= 1",
+            actual=capped(retry_after),
+            spec_location=spec.pointer + "/headers/Retry-After",
+            origin=spec.origin,
+            why=spec.why,
+        )
+
+    def _response_body_findings(
+        self,
+        media: MediaType,
+        spec: ResponseSpec,
+        op: str,
+        status: int,
+        body: Any,
+        *,
+        raw: bool,
+        truncated: bool,
+    ) -> list[Finding]:
+        """The body decoded (when raw bytes) and judged against its schema."""
         if raw:
             if truncated:
-                out.append(
+                return [
                     self._finding(
                         "response.body",
                         "response",
@@ -122,18 +143,17 @@ class ResponseChecks(Judging):
                         origin=OBSERVATION,
                         why="remixcheck reads at most --max-body-bytes of a body",
                     )
-                )
-                return out
+                ]
             decoded = jsonsafe.loads(body if body is not None else b"")
+            out: list[Finding] = []
             if decoded.problems:
-                out += self._json_problems(
+                out = self._json_problems(
                     decoded, "response", op, status, body, media, origin=(spec.origin, spec.why)
                 )
                 if not decoded.ok:
                     return out
-            body = decoded.value
-        out += self._schema_findings(media, body, "response", op, status)
-        return out
+            return out + self._schema_findings(media, decoded.value, "response", op, status)
+        return self._schema_findings(media, body, "response", op, status)
 
 
 def _delay_seconds(value: str) -> bool:
