@@ -125,60 +125,109 @@ def fuzz_target(
 ) -> TargetFuzz:
     validator = Validator.for_vendor(target.vendor)  # a bundled name or a profile file's path
     profile = validator.profile
-    contract = validator.contract
-    judge = Judge(validator)
-    tally = Tally(strict=options.strict)
     ids = Ids(source=target.video_id, unknown=profile.video_id.make(UNKNOWN_NATIVE_ID))
     garbage_ok = target.loopback or options.unsafe
-    aim = Aim(target.name, contract, profile, ids, random.Random(options.seed), garbage_ok)
-    cap = target.max_billable
+    aim = Aim(
+        target.name, validator.contract, profile, ids, random.Random(options.seed), garbage_ok
+    )
     started = time.monotonic()
-    deadline = started + options.max_time if options.max_time else None
-    records: list[CaseRecord] = []
-    sent_log: list[FuzzRequest] = []
-    seen: set[tuple[Any, ...]] = set()
-    billable = errors = in_a_row = 0
-    blocked_streams: set[str] = set()
-    stop = "generation exhausted"
-    broken_off: str | None = None
-    crashed: list[str] = []  # cases whose judging failed inside the tool, one line each
     with Transport(
         target.base_url, target.api_key, target.api_key_env, options.transport
     ) as transport:
         transport.request_limit = options.max_requests
-        transport.deadline = deadline
+        transport.deadline = started + options.max_time if options.max_time else None
+        session = _Session(target, options, progress, transport, Judge(validator), ids)
+        session.loop(aim)
+        requests_sent = transport.requests_sent
+    duration_ms = (time.monotonic() - started) * 1000
+    result = session.target_result(profile.id, duration_ms, requests_sent, garbage_ok)
+    meta = {
+        "seed": options.seed,
+        "max_requests": options.max_requests,
+        "max_billable": target.max_billable,
+        "max_time": options.max_time,
+        "unsafe": options.unsafe,
+        "requests_sent": requests_sent,
+        "billable_sent": session.billable,
+        "cases_sent": len(session.sent_log),
+        "transport_errors": session.errors,
+        "stop_reason": session.stop,
+        "failing_cases": [r.id for r in session.records],
+    }
+    return TargetFuzz(target, result, session.records, session.sent_log, meta)
 
-        def one(request: FuzzRequest) -> FuzzRequest | None:
-            """Send and judge one request; returns the follow-up its answer calls for."""
-            nonlocal billable
-            sent = send(transport, request, profile)
-            sent_log.append(request)
-            judgement = judge.judge(request, sent)
-            if judgement.accepted_billable:
-                billable += 1
-                answer = sent.json()
-                new_id = answer.get("id") if isinstance(answer, dict) else None
-                if isinstance(new_id, str) and new_id and new_id not in ids.jobs:
-                    ids.jobs.append(new_id)
-            if tally.add(judgement, sent) and len(records) < options.keep_cases:
-                records.append(
-                    case_record(
-                        judgement,
-                        sent,
-                        target=target.name,
-                        vendor=target.vendor,
-                        base_url=target.base_url,
-                        api_key_env=target.api_key_env,
-                        seed=options.seed,
-                        index=len(sent_log) - 1,
-                    )
+
+@dataclass
+class _Session:
+    """One target's fuzzing: drafts drawn, sent, judged and tallied until something stops it."""
+
+    target: Target
+    options: FuzzOptions
+    progress: Progress | None
+    transport: Transport
+    judge: Judge
+    ids: Ids
+    tally: Tally = field(init=False)
+    records: list[CaseRecord] = field(default_factory=list)
+    sent_log: list[FuzzRequest] = field(default_factory=list)
+    billable: int = 0
+    errors: int = 0
+    stop: str = "generation exhausted"
+    broken_off: str | None = None
+    crashed: list[str] = field(default_factory=list)  # cases whose judging failed, one line each
+
+    def __post_init__(self) -> None:
+        self.tally = Tally(strict=self.options.strict)
+
+    def one(self, request: FuzzRequest) -> FuzzRequest | None:
+        """Send and judge one request; returns the follow-up its answer calls for."""
+        target, options = self.target, self.options
+        sent = send(self.transport, request, self.judge.profile)
+        self.sent_log.append(request)
+        judgement = self.judge.judge(request, sent)
+        if judgement.accepted_billable:
+            self.billable += 1
+            answer = sent.json()
+            new_id = answer.get("id") if isinstance(answer, dict) else None
+            if isinstance(new_id, str) and new_id and new_id not in self.ids.jobs:
+                self.ids.jobs.append(new_id)
+        if self.tally.add(judgement, sent) and len(self.records) < options.keep_cases:
+            self.records.append(
+                case_record(
+                    judgement,
+                    sent,
+                    target=target.name,
+                    vendor=target.vendor,
+                    base_url=target.base_url,
+                    api_key_env=target.api_key_env,
+                    seed=options.seed,
+                    index=len(self.sent_log) - 1,
                 )
-            if progress is not None:
-                progress(target.name, transport.requests_sent, options.max_requests)
-            return judgement.follow_up
+            )
+        if self.progress is not None:
+            self.progress(target.name, self.transport.requests_sent, options.max_requests)
+        return judgement.follow_up
 
+    def _limit_reached(self) -> str | None:
+        """Why no further request may go out, or None."""
+        options = self.options
+        if stopping.stopped():
+            self.broken_off = stopping.reason()
+            return self.broken_off
+        if self.transport.at_limit():
+            return f"--max-requests {options.max_requests} reached"
+        deadline = self.transport.deadline
+        if deadline is not None and time.monotonic() >= deadline:
+            return f"--max-time {options.max_time:g} s reached"
+        return None
+
+    def loop(self, aim: Aim) -> None:
+        options, transport, cap = self.options, self.transport, self.target.max_billable
+        seen: set[tuple[Any, ...]] = set()
+        blocked_streams: set[str] = set()
+        in_a_row = 0
         demand = Demand(options.max_requests)
-        drafts = _drafts(contract, profile, ids, options.seed, blocked_streams, demand)
+        drafts = _drafts(aim.contract, aim.profile, self.ids, options.seed, blocked_streams, demand)
         while True:
             try:
                 # Generation is CPU work inside schemathesis and Hypothesis, out of reach of
@@ -189,19 +238,13 @@ def fuzz_target(
                 draft = None
             if draft is None:
                 if transport.at_limit():
-                    stop = f"--max-requests {options.max_requests} reached"
+                    self.stop = f"--max-requests {options.max_requests} reached"
                 break
             demand.left = options.max_requests - transport.requests_sent
-            if stopping.stopped():
-                stop = broken_off = stopping.reason()
+            if (reached := self._limit_reached()) is not None:
+                self.stop = reached
                 break
-            if transport.at_limit():
-                stop = f"--max-requests {options.max_requests} reached"
-                break
-            if deadline is not None and time.monotonic() >= deadline:
-                stop = f"--max-time {options.max_time:g} s reached"
-                break
-            billing_open = cap is None or billable < cap
+            billing_open = cap is None or self.billable < cap
             request = materialize(draft, aim, billing_open)
             if request is None:
                 if not billing_open and draft.operation == CREATE_OP and draft.origin == FUZZING:
@@ -215,78 +258,68 @@ def fuzz_target(
                 continue
             seen.add(request.signature)
             try:
-                follow_up = one(request)
+                follow_up = self.one(request)
                 while follow_up is not None and not transport.at_limit():
-                    follow_up = one(follow_up)
+                    follow_up = self.one(follow_up)
             except (Interrupted, OutOfTime, Unreachable) as exc:
-                stop = broken_off = str(exc)
+                self.stop = self.broken_off = str(exc)
                 break
             except TransportError as exc:
-                errors += 1
+                self.errors += 1
                 in_a_row += 1
                 if in_a_row >= MAX_TRANSPORT_ERRORS or transport.at_limit():
-                    stop = broken_off = f"the target stopped answering: {exc}"
+                    self.stop = self.broken_off = f"the target stopped answering: {exc}"
                     break
                 continue
             except Exception as exc:  # the tool's own fault on one case: the others go on
-                crashed.append(f"case {request.case_id}: {_one_line(exc)}")
+                self.crashed.append(f"case {request.case_id}: {_one_line(exc)}")
                 continue
             in_a_row = 0
         if stopping.stopped():
-            stop = broken_off = stopping.reason()
-        requests_sent = transport.requests_sent
-    duration_ms = (time.monotonic() - started) * 1000
-    skipped = {}
-    if not garbage_ok:
-        skipped["fuzz.unsupported-method"] = (
-            "undeclared methods are sent only to loopback targets or with --unsafe"
-        )
-    if cap == 0:
-        skipped["fuzz.positive-data-acceptance"] = (
-            "--max-billable 0: no valid remix or create was sent; raise it to include them"
-        )
-    result = TargetResult(
-        name=target.name,
-        vendor=profile.id,
-        base_url=target.base_url,
-        api_key_env=target.api_key_env,
-        emulated=target.emulated,
-        source_video_id=target.video_id,
-        checks=tally.results(
-            skipped=skipped,
-            duration_ms=duration_ms,
-            billable=cap is None or cap > 0,
-            broken_off=broken_off,
-        ),
-        requests_sent=requests_sent,
-        billable_sent=billable,
-        max_billable=cap,
-        duration_ms=duration_ms,
-    )
-    if crashed:
-        result.checks.append(
-            CheckResult(
-                check="fuzz.judging",
-                family="fuzz",
-                title="Every fuzz case could be judged",
-                outcome=Outcome.ERROR,
-                reason=f"internal error in {len(crashed)} case(s), the first: {crashed[0]}",
+            self.stop = self.broken_off = stopping.reason()
+
+    def target_result(
+        self, vendor: str, duration_ms: float, requests_sent: int, garbage_ok: bool
+    ) -> TargetResult:
+        target, cap = self.target, self.target.max_billable
+        skipped = {}
+        if not garbage_ok:
+            skipped["fuzz.unsupported-method"] = (
+                "undeclared methods are sent only to loopback targets or with --unsafe"
             )
+        if cap == 0:
+            skipped["fuzz.positive-data-acceptance"] = (
+                "--max-billable 0: no valid remix or create was sent; raise it to include them"
+            )
+        result = TargetResult(
+            name=target.name,
+            vendor=vendor,
+            base_url=target.base_url,
+            api_key_env=target.api_key_env,
+            emulated=target.emulated,
+            source_video_id=target.video_id,
+            checks=self.tally.results(
+                skipped=skipped,
+                duration_ms=duration_ms,
+                billable=cap is None or cap > 0,
+                broken_off=self.broken_off,
+            ),
+            requests_sent=requests_sent,
+            billable_sent=self.billable,
+            max_billable=cap,
+            duration_ms=duration_ms,
         )
-    meta = {
-        "seed": options.seed,
-        "max_requests": options.max_requests,
-        "max_billable": cap,
-        "max_time": options.max_time,
-        "unsafe": options.unsafe,
-        "requests_sent": requests_sent,
-        "billable_sent": billable,
-        "cases_sent": len(sent_log),
-        "transport_errors": errors,
-        "stop_reason": stop,
-        "failing_cases": [r.id for r in records],
-    }
-    return TargetFuzz(target, result, records, sent_log, meta)
+        if self.crashed:
+            result.checks.append(
+                CheckResult(
+                    check="fuzz.judging",
+                    family="fuzz",
+                    title="Every fuzz case could be judged",
+                    outcome=Outcome.ERROR,
+                    reason=f"internal error in {len(self.crashed)} case(s), the first: {self.crashed[0]}",
+                )
+            )
+        return result
 
 
 def _one_line(exc: BaseException) -> str:
