@@ -42,36 +42,7 @@ class Judge(JobInvariants):
     def judge(self, request: FuzzRequest, sent: Sent) -> Judgement:
         op = self.operation(request)
         decoded = _decoded(sent.exchange.request)
-        req_findings: list[Finding] = []
-        if op is not None:
-            route = Route(
-                op,
-                request.video_id,
-                request.base_path,
-                request.base_path in self.profile.compat_base_paths,
-            )
-            req_findings = self.validator.check_request(decoded, route)
-        expectation = expect(
-            request,
-            op,
-            req_findings,
-            self.profile,
-            NO_BODY if decoded.body_raw else decoded.body,
-            _undeclared(op, decoded) if op else (),
-        )
-        if (
-            expectation.kind == "accept"
-            and request.operation == REMIX_OP
-            and request.id_kind == SOURCE
-        ):
-            last = self.state.last.get(request.video_id or "", {}).get("status")
-            if last is not None and last != "completed":
-                # A precondition, not a verdict: the source was not completed when last read.
-                expectation = Expectation(
-                    "any",
-                    f"a remix of the source video, which was {show(last)} when last read",
-                    (200, 400, 409),
-                )
+        expectation = self._expectation(request, op, decoded)
         context = self.state.context_for(request.video_id)
         resp = sent.exchange.response
         assert resp is not None
@@ -124,23 +95,64 @@ class Judge(JobInvariants):
             return out  # rate limited past the Retry-After budget: the answer says nothing about the case
         self._expectations(out, op)
         if 200 <= status < 300:
-            out.accepted_billable = exposed(request, op)
-            body = sent.json()
-            if isinstance(body, dict) and op is not None:
-                self._invariants(out, body)
-            if request.id_kind == JOB and request.operation == REMIX_OP and request.video_id:
-                # Accepted, but was the job completed? If it is not even now, it was not then.
-                self.state.awaiting[request.video_id] = request.case_id
-                out.follow_up = replace(
-                    request,
-                    operation=RETRIEVE_OP,
-                    method="GET",
-                    path=request.path.removesuffix("/remix"),
-                    body=None,
-                    content_type=None,
-                    description="retrieve the job a remix was just accepted for",
-                )
+            self._accepted(out, op, sent)
         return out
+
+    def _expectation(
+        self, request: FuzzRequest, op: Operation | None, decoded: Request
+    ) -> Expectation:
+        """What the request calls for, judged from the bytes that were sent."""
+        req_findings: list[Finding] = []
+        if op is not None:
+            route = Route(
+                op,
+                request.video_id,
+                request.base_path,
+                request.base_path in self.profile.compat_base_paths,
+            )
+            req_findings = self.validator.check_request(decoded, route)
+        expectation = expect(
+            request,
+            op,
+            req_findings,
+            self.profile,
+            NO_BODY if decoded.body_raw else decoded.body,
+            _undeclared(op, decoded) if op else (),
+        )
+        if (
+            expectation.kind == "accept"
+            and request.operation == REMIX_OP
+            and request.id_kind == SOURCE
+        ):
+            last = self.state.last.get(request.video_id or "", {}).get("status")
+            if last is not None and last != "completed":
+                # A precondition, not a verdict: the source was not completed when last read.
+                expectation = Expectation(
+                    "any",
+                    f"a remix of the source video, which was {show(last)} when last read",
+                    (200, 400, 409),
+                )
+        return expectation
+
+    def _accepted(self, out: Judgement, op: Operation | None, sent: Sent) -> None:
+        """A 2xx: the job invariants of its Video, and the retrieve a remix of a job calls for."""
+        request = out.request
+        out.accepted_billable = exposed(request, op)
+        body = sent.json()
+        if isinstance(body, dict) and op is not None:
+            self._invariants(out, body)
+        if request.id_kind == JOB and request.operation == REMIX_OP and request.video_id:
+            # Accepted, but was the job completed? If it is not even now, it was not then.
+            self.state.awaiting[request.video_id] = request.case_id
+            out.follow_up = replace(
+                request,
+                operation=RETRIEVE_OP,
+                method="GET",
+                path=request.path.removesuffix("/remix"),
+                body=None,
+                content_type=None,
+                description="retrieve the job a remix was just accepted for",
+            )
 
     def _expectations(self, out: Judgement, op: Operation | None) -> None:
         request, e, status = out.request, out.expectation, out.status
