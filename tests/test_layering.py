@@ -2,8 +2,8 @@
 
 Packages are stages of the data flow, and a package imports only packages below it:
 
-    errors, __about__  <  contract  <  traffic  <  validation  <  results  <  emulator
-    <  conformance  <  fuzzing  <  report  <  the doors (cli, pytest_plugin, the root package)
+    errors, __about__  <  contract  <  traffic  <  validation  <  results  <  clients
+    <  emulator  <  conformance  <  fuzzing  <  report  <  the doors (cli, pytest_plugin, root)
     <  __main__
 
 Imports under `if TYPE_CHECKING:` do not run and do not count; imports inside functions do.
@@ -27,6 +27,7 @@ LAYERS = [
     ("traffic",),
     ("validation",),
     ("results",),
+    ("clients",),  # real client libraries judge the bodies a run observed
     ("emulator",),
     ("conformance",),
     ("fuzzing",),

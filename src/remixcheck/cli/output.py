@@ -140,6 +140,13 @@ def print_summary(data: dict[str, Any], console: Any) -> None:
             + ", ".join(f"[{OUTCOME_STYLE[k]}]{v} {k}[/]" for k, v in counts.items() if v)
             + f"; {t['requests_sent']} requests, {t['billable_sent']} billable"
         )
+        if t.get("client_impact"):
+            from remixcheck.clients.impact import summary_lines
+
+            head, *stacks = summary_lines(t["client_impact"])
+            console.print(f"  client impact: {head}", markup=False)
+            for line in stacks:
+                console.print(f"    {line}", markup=False)
         terminal.print_failures(console, t, strict=bool(data.get("strict")))
 
 

@@ -79,6 +79,12 @@ from remixcheck.cli.output import (
 @REPORT_DIR
 @STRICT
 @FORMAT
+@click.option(
+    "--client-impact/--no-client-impact",
+    default=True,
+    show_default=True,
+    help="After the checks, judge every Video body with real client libraries (client_impact).",
+)
 @CONNECT_TIMEOUT
 @READ_TIMEOUT
 @click.option(
@@ -121,6 +127,7 @@ def run(
     report_dir: Path,
     strict: bool,
     fmt: str,
+    client_impact: bool,
     connect_timeout: float,
     read_timeout: float,
     max_time: float | None,
@@ -160,6 +167,7 @@ def run(
         ),
         strict=strict,
         max_time=max_time if max_time is not None else poll_timeout + 10 * read_timeout,
+        client_impact=client_impact,
     )
     runner.select(
         options.checks

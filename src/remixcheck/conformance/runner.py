@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fnmatch
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -46,6 +47,7 @@ class RunOptions:
     context: Settings = field(default_factory=Settings)
     strict: bool = False
     max_time: float | None = None  # seconds for each target, enforced mid-request; None: none
+    client_impact: bool = True  # judge the observed Video bodies with client libraries
 
 
 def select(patterns: Sequence[str]) -> list[Check]:
@@ -164,8 +166,21 @@ def run_target(
                 reason=f"internal error: {one_line(exc)}",
             )
         )
+    if options.client_impact:
+        assess_clients([result], [target.api_key] if target.api_key else [])
     result.duration_ms = (time.monotonic() - started) * 1000
     return result
+
+
+def assess_clients(targets: Sequence[TargetResult], secrets: Sequence[str]) -> None:
+    """Give each target its client-impact entry; the client stacks run once for all of them."""
+    from remixcheck.clients import impact
+
+    # Clients quote bodies in their errors, cut where they please (pydantic elides the middle
+    # of a long value): scrubbed afterwards, a cut key would no longer match, so scrub first.
+    entries = impact.assess([scrub(t.observed_videos, secrets) for t in targets])
+    for target, entry in zip(targets, entries, strict=True):
+        target.client_impact = entry
 
 
 def _run_check(ctx: Context, check: Check) -> CheckResult:
@@ -222,7 +237,11 @@ def run(
     with ThreadPoolExecutor(
         max_workers=min(8, len(targets)), thread_name_prefix="remixcheck-target"
     ) as pool:
-        result.targets = list(pool.map(lambda t: run_target(t, options, progress), targets))
+        # The client stacks run once for all targets below, not once per target.
+        each = dataclasses.replace(options, client_impact=False)
+        result.targets = list(pool.map(lambda t: run_target(t, each, progress), targets))
+    if options.client_impact:
+        assess_clients(result.targets, [t.api_key for t in targets if t.api_key])
     result.finished_at = now()
     result.interrupted = stopping.stopped()
     return result

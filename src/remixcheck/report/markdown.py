@@ -62,6 +62,13 @@ def summary(data: Mapping[str, Any], title: str) -> str:
             lines.append(f"- and {len(causes) - CAUSES_SHOWN} more causes in the report")
         for c in errors:
             lines.append(f"- error `{c.get('check')}`: {md(c.get('reason') or '')}")
+    impacts = [(t, t.get("client_impact")) for t in targets]
+    heads = [(t, i.get("headline")) for t, i in impacts if isinstance(i, Mapping)]
+    if heads:
+        lines += ["", "**Client impact**", ""]
+        for t, head in heads:
+            text = head.get("text") if isinstance(head, Mapping) else ""
+            lines.append(f"- {md(t.get('name'))}: {md(text)}")
     counts = deviation_counts(targets)
     if counts:
         lines += ["", f"_{md(DEVIATION_MEANS)}_", ""]

@@ -17,6 +17,7 @@ from remixcheck.report.cells import (
     profile_view,
     run_infos,
 )
+from remixcheck.report.clients import clients_sections
 from remixcheck.report.dialect import dialect_section, upstream_notices
 from remixcheck.report.fields import field_section
 from remixcheck.report.reading import as_int, as_str, clip, safe_url
@@ -78,7 +79,9 @@ def build_model(results: Sequence[Mapping[str, Any]]) -> ReportModel:
         targets=tuple(targets),
         families=fam_list,
         rows=rows,
-        sections=_sections(targets, rows, field_section(raw_targets, runs)),
+        sections=_sections(
+            targets, rows, field_section(raw_targets, runs), clients_sections(raw_targets)
+        ),
         warnings=_warnings(runs),
         outcomes=outcomes,
         totals=totals,
@@ -231,12 +234,16 @@ def _warnings(runs: Sequence[RunInfo]) -> tuple[str, ...]:
 
 
 def _sections(
-    targets: Sequence[Target], rows: tuple[CheckRow, ...], fields: Section
+    targets: Sequence[Target],
+    rows: tuple[CheckRow, ...],
+    fields: Section,
+    clients: Sequence[Section],
 ) -> tuple[Section, ...]:
     """The page's sections, in page order."""
     return (
         MatrixSection("matrix", "matrix", "Compatibility matrix", rows=rows),
         dialect_section(targets, rows),
+        *clients,
         fields,
         DrilldownSection(
             "drilldown",

@@ -116,6 +116,7 @@ class TargetResult:
     )  # Video bodies, for the field matrix
     duration_ms: float = 0.0
     key_refused: str | None = None  # "the server refused the key: 401 ...", once diagnosed
+    client_impact: dict[str, Any] | None = None  # see remixcheck.clients.impact
 
     def counts(self) -> dict[str, int]:
         out = {o.value: 0 for o in Outcome}
@@ -139,7 +140,7 @@ class TargetResult:
             "key_refused": self.key_refused,
             "checks": [c.to_dict() for c in self.checks],
             "observed_videos": self.observed_videos,
-        }
+        } | ({"client_impact": self.client_impact} if self.client_impact is not None else {})
 
 
 @dataclass(slots=True)

@@ -1,0 +1,1 @@
+"""Code generated from OpenAI's document; see README.md for the command."""
