@@ -214,3 +214,44 @@ def test_hostile_payloads_never_run(browser: Any, tmp_path: Path) -> None:
         w.assert_quiet()
     finally:
         w.context.close()
+
+
+def test_client_impact_matrix(browser: Any, tmp_path: Path) -> None:
+    from remixcheck.report.clients import ClientsSection
+
+    model = build_model(real()[:1])
+    section = model.section("clients")
+    assert isinstance(section, ClientsSection)
+    w = _page(browser, model, tmp_path / "clients.html")
+    page = w.page
+    try:
+        rows = page.locator("#clients-table tbody tr")
+        assert rows.count() == len(section.rows) >= 4
+        for row in section.rows:
+            for cell in row.cells:
+                t = model.targets[cell.col]
+                shown = page.locator(
+                    f'#clients-table tr[data-stack="{row.id}"] td[data-col="{t.key}"]'
+                )
+                assert shown.get_attribute("data-status") == cell.status
+                assert cell.label in shown.inner_text()
+                if cell.first is not None:
+                    assert cell.first.field in shown.inner_text()
+        headlines = page.locator("#clients .client-headlines li")
+        assert headlines.count() == len(model.targets)
+        assert (
+            "breaks strict clients generated from OpenAI's document" in headlines.first.inner_text()
+        )
+        assert page.locator(
+            '#clients-table tr[data-stack="typed-decoding-rules"] .tag'
+        ).inner_text() == ("rules, not a client run")
+        # The target filter hides a column here too.
+        first = model.targets[0]
+        page.locator(f'input[data-filter="target"][value="{first.key}"]').uncheck()
+        assert page.locator(f'#clients-table th[data-col="{first.key}"]').is_hidden()
+        page.locator(f'input[data-filter="target"][value="{first.key}"]').check()
+        REPORTS.mkdir(exist_ok=True)
+        page.locator("#clients").screenshot(path=str(REPORTS / "compat-screenshot-clients.png"))
+        w.assert_quiet()
+    finally:
+        w.context.close()

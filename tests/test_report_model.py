@@ -686,6 +686,36 @@ def hostile_results() -> dict[str, Any]:
         source_video_id=PAYLOADS[0],
         observed_videos=observed,
     )
+    first = {
+        "operation": PAYLOADS[0],
+        "status": 200,
+        "field": PAYLOADS[1],
+        "pointer": PAYLOADS[2],
+        "kind": PAYLOADS[4],
+        "present": True,
+        "value": HOSTILE,
+        "error": HOSTILE,
+    }
+    stack = {
+        "id": PAYLOADS[1],
+        "name": HOSTILE,
+        "kind": "rules",
+        "description": HOSTILE,
+        "library": PAYLOADS[2],
+        "status": PAYLOADS[3],
+        "reason": HOSTILE,
+        "bodies": 1,
+        "failing": 1,
+        "first_break": first,
+        "fields": {"missing": [PAYLOADS[0]], PAYLOADS[1]: [PAYLOADS[2]]},
+        "notes": [HOSTILE],
+    }
+    t["client_impact"] = {
+        "observed": 1,
+        "bodies": 1,
+        "headline": {"stack": PAYLOADS[0], "breaks": True, "text": HOSTILE},
+        "stacks": [stack],
+    }
     data = results(t, sha=PAYLOADS[1], started=PAYLOADS[0])
     data["tool_version"] = PAYLOADS[2]
     data["spec"]["version"] = PAYLOADS[0]
@@ -779,3 +809,21 @@ def test_a_few_failing_cells_keep_their_evidence_whole() -> None:
     assert len(cell.exchanges) == 7
     assert cell.exchanges_left_out == 0
     assert all("clipped" not in (e.response_body or "") for e in cell.exchanges)
+
+
+def test_hostile_client_impact_is_data() -> None:
+    from remixcheck.report.clients import ClientsSection
+
+    model = build_model([hostile_results()])
+    section = model.section("clients")
+    assert isinstance(section, ClientsSection)
+    (row,) = section.rows
+    (cell,) = row.cells
+    assert cell.status == "error"  # an unknown status is never shown as if it were known
+    assert [label for label, _ in cell.fields] == ["missing"]  # unknown kinds are left out
+    assert cell.first is not None
+    assert cell.first.kind == "invalid"
+    assert row.rules
+    page = report_html.render_model(model)
+    assert_structurally_safe(page, model)
+    assert "&lt;script&gt;window.__pwned=1" in page.split('id="clients"')[1]
