@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,22 @@ def video(**overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
+
+
+class StepClock:
+    """A clock for an emulator that advances by `step` seconds at each reading, that is at
+    each request, whatever the machine's load: a run then sees every job in the same states
+    (a first poll that comes right after the remix always finds it queued)."""
+
+    def __init__(self, step: float) -> None:
+        self.step = step
+        self._now = 0.0
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        with self._lock:
+            self._now += self.step
+            return self._now
 
 
 def error_body(message: str = "bad", code: str | None = "invalid_prompt") -> dict[str, Any]:

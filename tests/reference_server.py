@@ -185,7 +185,9 @@ def _create_fields(fields: dict[str, Any], multipart: bool) -> dict[str, str]:
     return {"model": model, "seconds": seconds, "size": size}
 
 
-def make_handler(state: State, unknown_method: int) -> type[BaseHTTPRequestHandler]:
+def make_handler(
+    state: State, unknown_method: int, poll_hint: bool = True
+) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "reference"
@@ -278,7 +280,8 @@ def make_handler(state: State, unknown_method: int) -> type[BaseHTTPRequestHandl
                 rest, vid = self._route()
                 self._auth()
                 status, payload = self._dispatch(method, rest, vid, body)
-                self._send(status, payload, {"openai-poll-after-ms": "50"})
+                # OpenAI's API sends a polling hint; the document declares none (variant).
+                self._send(status, payload, {"openai-poll-after-ms": "50"} if poll_hint else {})
             except Refused as r:
                 self._send(r.status, _error(r.status, r.message, r.param, r.code))
 
@@ -387,9 +390,14 @@ class Reference:
 
 @contextmanager
 def reference_server(
-    *, unknown_method: int = 501, job_seconds: float = 0.6, source_completes: bool = True
+    *,
+    unknown_method: int = 501,
+    job_seconds: float = 0.6,
+    source_completes: bool = True,
+    poll_hint: bool = True,
 ) -> Iterator[Reference]:
-    """The server on 127.0.0.1 with one source video (completed, or one that never completes)."""
+    """The server on 127.0.0.1 with one source video (completed, or one that never completes);
+    `poll_hint=False`: no openai-poll-after-ms, which OpenAI's document does not declare."""
     state = State(key="sk-reference-0123456789abcdef", job_seconds=job_seconds)
     source = state.new(
         prompt="a reference source video",
@@ -399,7 +407,7 @@ def reference_server(
         remixed_from=None,
         seconds_to_complete=0.0 if source_completes else -1.0,
     )
-    server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(state, unknown_method))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(state, unknown_method, poll_hint))
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

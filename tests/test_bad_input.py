@@ -258,6 +258,15 @@ PROBES: dict[str, Probe] = {
     "fuzz --max-time nan": Probe(
         _args("fuzz", "--base-url", "{url}", "--vendor", "openai", "--max-time", "nan"), "finite"
     ),
+    # Finite but past any clock: seconds are capped (time_t overflows near 1e11 s).
+    "--timeout 1e99": Probe(_args(*RUN, "--base-url", "{url}", "--timeout", "1e99"), "--timeout"),
+    "--poll-timeout 1e12": Probe(
+        _args(*RUN, "--base-url", "{url}", "--poll-timeout", "1e12"), "--poll-timeout"
+    ),
+    "fuzz --max-time 1e99": Probe(
+        _args("fuzz", "--base-url", "{url}", "--vendor", "openai", "--max-time", "1e99"),
+        "--max-time",
+    ),
     "--api-key-env with a space": Probe(
         _args(*RUN, "--base-url", "{url}", "--api-key-env", "A B"), "environment variable name"
     ),

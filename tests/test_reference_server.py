@@ -34,9 +34,15 @@ def _bad(results: dict[str, Any]) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("with_video_id", [True, False], ids=["given-source", "created-source"])
-def test_run_against_the_reference_server_is_clean(tmp_path: Path, with_video_id: bool) -> None:
-    with reference_server() as ref:
+@pytest.mark.parametrize(
+    ("with_video_id", "poll_hint"),
+    [(True, True), (False, True), (True, False)],
+    ids=["given-source", "created-source", "no-poll-hint"],
+)
+def test_run_against_the_reference_server_is_clean(
+    tmp_path: Path, with_video_id: bool, poll_hint: bool
+) -> None:
+    with reference_server(poll_hint=poll_hint) as ref:
         args = ["run", "--base-url", ref.base_url, "--vendor", "openai", "--api-key-env", KEY_ENV]
         if with_video_id:
             args += ["--video-id", ref.source_video_id]
@@ -49,6 +55,13 @@ def test_run_against_the_reference_server_is_clean(tmp_path: Path, with_video_id
     assert checks["negative.unknown-field"]["fact"] == "ignores unknown fields"
     assert checks["positive.remix-json"]["outcome"] == "pass"
     assert "dialect negative.unknown-field: ignores unknown fields" in out.stdout
+    # openai-poll-after-ms is OpenAI's habit, not its document: without it, a dialect fact.
+    headers = checks["headers.expected"]
+    if poll_hint:
+        assert headers["outcome"] == "pass", headers
+    else:
+        assert headers["outcome"] == "info", headers
+        assert headers["fact"] == "sends no openai-poll-after-ms"
     assert ref.key not in out.stdout + (tmp_path / "results.json").read_text(encoding="utf-8")
 
 

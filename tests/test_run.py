@@ -17,10 +17,13 @@ from remixcheck.contract import profiles as vendors
 from remixcheck.emulator import EMULATED_VENDORS, RunningEmulator, running_emulator
 from remixcheck.errors import RemixcheckError, UsageError
 from remixcheck.results.model import Outcome
-from tests.conftest import DATA
+from tests.conftest import DATA, StepClock
 
 EXPECTED = yaml.safe_load((DATA / "expected_outcomes.yaml").read_text(encoding="utf-8"))
-FAST = runner.RunOptions(context=Settings(poll_interval=0.05, poll_timeout=20))
+# Polls as fast as the emulators allow: their clock (below) moves with requests, not time.
+FAST = runner.RunOptions(
+    context=Settings(poll_interval=0.01, max_poll_interval=0.01, poll_timeout=20)
+)
 
 
 def _target(emu: RunningEmulator, **overrides: Any) -> Target:
@@ -52,7 +55,10 @@ def _outcomes(result: Any) -> dict[str, Any]:
 
 @pytest.fixture(scope="module", params=EMULATED_VENDORS)
 def emulator(request: pytest.FixtureRequest) -> Iterator[RunningEmulator]:
-    with running_emulator(request.param, job_seconds=0.4) as emu:
+    # A job spends 20% of job_seconds queued: on a wall clock, a loaded machine lets the first
+    # poll miss it (and apifree's progress-when-available with it). On a clock that moves
+    # 8 ms per request, the job is queued for its next 10 requests and done after 50.
+    with running_emulator(request.param, job_seconds=0.4, clock=StepClock(0.008)) as emu:
         yield emu
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import yaml
 
 from remixcheck.conformance import runner
 from remixcheck.conformance.checks.context import Settings
 from remixcheck.conformance.targets import Target
+from remixcheck.contract import resources
 from remixcheck.emulator import FAULT_SPECS, running_emulator
 from remixcheck.results.model import Outcome
 
@@ -52,8 +56,22 @@ def test_every_fault_has_a_catching_check() -> None:
     assert set(CAUGHT_BY) | FUZZ_ONLY == set(FAULT_SPECS)
 
 
+def _gateway_in_front_of(vendor: str, directory: Path) -> str:
+    """A profile of a gateway serving `vendor`'s dialect that must pass its poll header on."""
+    profile = yaml.safe_load((resources.vendors_dir() / f"{vendor}.yaml").read_text(encoding="utf-8"))
+    profile["passthrough_headers"] = [profile["polling"]["poll_after_header"]]
+    path = directory / f"{profile['id']}.yaml"
+    path.write_text(yaml.safe_dump(profile), encoding="utf-8")
+    return str(path)
+
+
+# A dropped header is a violation where the profile says the header passes through (a
+# gateway); where only the vendor's habit says so, it is a dialect fact (see below).
+PROFILE_FOR = {"drop-poll-after": _gateway_in_front_of}
+
+
 @pytest.mark.parametrize(("fault", "vendor"), CASES)
-def test_fault_turns_its_check_red(fault: str, vendor: str) -> None:
+def test_fault_turns_its_check_red(fault: str, vendor: str, tmp_path: Path) -> None:
     caught_by = CAUGHT_BY[fault]
     wanted = (caught_by,) if isinstance(caught_by, str) else caught_by
     patterns = tuple("lifecycle.*" if c.startswith("lifecycle") else c for c in wanted)
@@ -63,7 +81,7 @@ def test_fault_turns_its_check_red(fault: str, vendor: str) -> None:
     with running_emulator(vendor, job_seconds=0.3, faults=(fault,)) as emu:
         target = Target(
             name=vendor,
-            vendor=vendor,
+            vendor=PROFILE_FOR[fault](vendor, tmp_path) if fault in PROFILE_FOR else vendor,
             base_url=emu.base_url,
             api_key_env="K",
             api_key=emu.api_key,
@@ -78,6 +96,29 @@ def test_fault_turns_its_check_red(fault: str, vendor: str) -> None:
         for c in wanted
     }
     assert any(f.verdict.value == "violation" for f in outcomes[red[0]].findings)
+
+
+def test_a_missing_poll_hint_is_a_dialect_fact_of_the_vendor_itself() -> None:
+    """OpenAI's document declares no openai-poll-after-ms (its SDK falls back to 1 s): a
+    server without it is told so, never failed."""
+    options = runner.RunOptions(
+        checks=(*PREREQUISITES, "headers.expected"),
+        context=Settings(poll_interval=0.05, poll_timeout=10),
+    )
+    with running_emulator("openai", job_seconds=0.3, faults=("drop-poll-after",)) as emu:
+        target = Target(
+            name="openai",
+            vendor="openai",
+            base_url=emu.base_url,
+            api_key_env="K",
+            api_key=emu.api_key,
+            video_id=emu.source_video_id,
+            emulated=True,
+        )
+        result = runner.run_target(target, options)
+    headers = next(c for c in result.checks if c.check == "headers.expected")
+    assert headers.outcome is Outcome.INFO, (headers.outcome, headers.reason)
+    assert headers.fact == "sends no openai-poll-after-ms"
 
 
 NEW_CHECKS = (
