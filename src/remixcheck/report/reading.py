@@ -3,13 +3,13 @@ without credentials, headers without secrets."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from remixcheck.contract.quoting import show
+from remixcheck.traffic import jsonsafe
 from remixcheck.report.vocabulary import (
     BODY_CLIP,
     HEADER_CLIP,
@@ -93,6 +93,9 @@ def as_body(raw: Any, limit: int = BODY_CLIP) -> str | None:
         return None
     text = raw if isinstance(raw, str) else json_text(raw, limit * 2)
     if text[:1] in "{[":
-        with contextlib.suppress(ValueError):  # an excerpt cut mid-way is shown as sent
-            text = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+        # A server's body, so untrusted: jsonsafe bounds its depth (json.loads would raise
+        # RecursionError on 5,000 nested arrays). A cut or hostile excerpt is shown as sent.
+        decoded = jsonsafe.loads(text)
+        if decoded.ok and not decoded.problems:
+            text = json.dumps(decoded.value, indent=2, ensure_ascii=False)
     return clip(text, limit)
