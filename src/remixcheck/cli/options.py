@@ -11,10 +11,21 @@ import click
 DEFAULT_JOB_SECONDS = 0.6
 
 
+# The ceiling of every number option (seconds, or requests per second): a day is past any
+# sensible run, and far below where deadlines overflow the platform's time_t (about 1e11 s).
+MAX_NUMBER = 86_400.0
+
+
 class Finite(click.FloatRange):
-    """A float range that refuses nan and inf (which every comparison of a plain range lets by)."""
+    """A float range that refuses nan and inf (which every comparison of a plain range lets by),
+    and anything over MAX_NUMBER unless the option sets its own maximum."""
 
     name = "finite number"
+
+    def __init__(
+        self, min: float | None = None, max: float | None = MAX_NUMBER, **kwargs: Any
+    ) -> None:
+        super().__init__(min, max, **kwargs)
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         number = super().convert(value, param, ctx)
