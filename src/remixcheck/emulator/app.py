@@ -57,11 +57,13 @@ Handler = Callable[[Request, Call], Awaitable[Response]]
 class Emulator:
     """The request handlers of one emulator, bound to its config, dialect and state."""
 
-    def __init__(self, config: EmulatorConfig) -> None:
+    def __init__(self, config: EmulatorConfig, clock: Callable[[], float] = time.monotonic) -> None:
         self.config = config
         self.profile = vendors.load(config.vendor)
         self.dialect = Dialect(self.profile, config)
-        self.state = EmulatorState(config, self.profile, default_size=self.dialect.default_size)
+        self.state = EmulatorState(
+            config, self.profile, default_size=self.dialect.default_size, clock=clock
+        )
 
     # -- plumbing ---------------------------------------------------------------
 
@@ -352,9 +354,10 @@ class Emulator:
         return source_id
 
 
-def create_app(config: EmulatorConfig) -> Starlette:
-    """The ASGI app emulating `config.vendor`; `app.state.emulator` exposes its state to tests."""
-    emulator = Emulator(config)
+def create_app(config: EmulatorConfig, clock: Callable[[], float] = time.monotonic) -> Starlette:
+    """The ASGI app emulating `config.vendor`; `app.state.emulator` exposes its state to tests.
+    `clock` drives the job lifecycle (a test may pass one that moves with requests, not time)."""
+    emulator = Emulator(config, clock)
     app = Starlette(
         routes=emulator.routes(),
         exception_handlers={

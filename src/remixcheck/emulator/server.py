@@ -75,11 +75,18 @@ def _base_url(sock: socket.socket) -> str:
 class RunningEmulator:
     """An emulator serving in a background thread; stop() shuts it down."""
 
-    def __init__(self, config: EmulatorConfig, *, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        config: EmulatorConfig,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.config = config
         self.vendor = config.vendor
         self.api_key = config.api_key
-        self.app = create_app(config)
+        self.app = create_app(config, clock)
         self.state: EmulatorState = self.app.state.emulator
         self.source_video_id = self.state.source_video_id
         self.pending_video_id = self.state.pending_video_id
@@ -127,8 +134,10 @@ def running_emulator(
     seed: int = 0,
     max_body_bytes: int = 1_048_576,
     billable_quota: int | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> Iterator[RunningEmulator]:
-    """Serve a vendor emulator on a free loopback port for the duration of the block."""
+    """Serve a vendor emulator on a free loopback port for the duration of the block
+    (`clock`: what the job lifecycle reads, the monotonic clock unless a test brings its own)."""
     config = EmulatorConfig(
         vendor=vendor,
         api_key=api_key or generate_api_key(vendor),
@@ -138,7 +147,7 @@ def running_emulator(
         max_body_bytes=max_body_bytes,
         billable_quota=billable_quota,
     )
-    emulator = RunningEmulator(config, host=host, port=port)
+    emulator = RunningEmulator(config, host=host, port=port, clock=clock)
     try:
         yield emulator
     finally:
