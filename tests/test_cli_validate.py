@@ -206,3 +206,32 @@ def test_key_never_appears_in_output(tmp_path: Path) -> None:
         out = run_cli("validate", str(path), "--vendor", "aihubmix", "--format", fmt)
         assert SECRET not in out.stdout + out.stderr
         assert "TOPSECRET" not in out.stdout + out.stderr
+
+
+def test_har_entries_of_the_wrong_shape_are_bad_records(tmp_path: Path) -> None:
+    """A HAR from another tool (or tampered) whose parts have the wrong JSON types: each entry
+    is an unreadable record that says what is wrong, never an internal error."""
+    good = _har(GOOD[:1])["log"]["entries"][0]
+    wrong: list[Any] = [
+        5,
+        {**good, "request": 5},
+        {**good, "response": 5},
+        {**good, "request": {**good["request"], "headers": [5]}},
+        {**good, "request": {**good["request"], "postData": "x"}},
+        {**good, "response": {**good["response"], "content": 5}},
+        {**good, "response": {**good["response"], "content": {"text": 5}}},
+        {**good, "response": {**good["response"], "headers": [{"name": 5}]}},
+    ]
+    path = tmp_path / "odd.har"
+    path.write_text(json.dumps({"log": {"entries": [good, *wrong]}}), encoding="utf-8")
+    out = run_cli("validate", str(path), "--vendor", "openai", "--format", "json")
+    assert out.returncode == 2, out.stderr
+    assert "internal error" not in out.stderr
+    report = json.loads(out.stdout)
+    assert report["validated"] == 1
+    assert report["bad_records"] == len(wrong)
+    reasons = [b["reason"] for b in report["bad_record_examples"]]
+    assert all(r.startswith("not a HAR entry: ") for r in reasons), reasons
+    # Said in the HAR's terms, not Python's.
+    assert not [r for r in reasons if "object" in r and "'" in r], reasons
+    assert f"{len(wrong)} record(s) could not be read" in out.stderr

@@ -248,11 +248,31 @@ def _status(value: Any) -> int:
     return value
 
 
+def _obj(value: Any, where: str) -> dict[str, Any]:
+    """`value` when it is a JSON object; else a TypeError in the recording's terms."""
+    if not isinstance(value, dict):
+        raise TypeError(f"{where} must be an object, got {show(value, 60)}")
+    return value
+
+
+def _text(value: Any, where: str) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f"{where} must be a string, got {show(value, 60)}")
+    return value
+
+
 def _headers(value: Any) -> list[tuple[str, str]]:
     if isinstance(value, dict):
         return [(str(k), str(v)) for k, v in value.items()]
     if isinstance(value, list):  # HAR style [{name, value}]
-        return [(str(h["name"]), str(h["value"])) for h in value]
+        out = []
+        for h in value:
+            header = _obj(h, "a header")
+            name, text = header.get("name"), header.get("value")
+            if not isinstance(name, str) or not isinstance(text, str):
+                raise TypeError(f"a header must have a string name and value, got {show(h, 60)}")
+            out.append((name, text))
+        return out
     raise TypeError("headers must be an object or a list of {name, value}")
 
 
@@ -303,17 +323,27 @@ def _parser_error(exc: Exception) -> str:
 
 
 def _from_har(entry: Any, source: str) -> Exchange:
-    req = entry["request"]
-    resp = entry.get("response") or {}
+    # Every part is checked for its JSON type first: the file is untrusted input, and a wrong
+    # type must read as a bad record, not as an AttributeError deep in here.
+    entry = _obj(entry, "an entry")
+    req = _obj(entry["request"], "request")
+    resp = _obj(entry.get("response") or {}, "response")
     post = req.get("postData")
     req_body: Any = None
     if post:
-        req_body = post.get("text")
+        post = _obj(post, "request.postData")
+        req_body = _text(post.get("text"), "request.postData.text")
         if req_body is None and post.get("params"):
+            params = post["params"]
+            if not isinstance(params, list):
+                raise TypeError(f"request.postData.params must be a list, got {show(params, 60)}")
             # Browsers export form posts as params; rebuild them as a JSON-free field map.
-            req_body = {p["name"]: p.get("value", "") for p in post["params"]}
-    content = resp.get("content") or {}
-    text = content.get("text")
+            req_body = {}
+            for p in params:
+                param = _obj(p, "a postData param")
+                req_body[str(param["name"])] = _text(param.get("value", ""), "a param's value") or ""
+    content = _obj(resp.get("content") or {}, "response.content")
+    text = _text(content.get("text"), "response.content.text")
     if text is not None and content.get("encoding") == "base64":
         text = base64.b64decode(text, validate=True)
     status = resp.get("status")
