@@ -9,8 +9,11 @@ by a library: base64 (standard and URL-safe, at each of the three byte alignment
 key is found inside a larger base64 blob too) of the key and of "Bearer <key>", hex in
 both cases, percent-encoding, JSON and HTML escaping, upper and lower case, reversed, and
 any fragment of the secret part of at least `fragment_length()` characters (a key split
-across fields). All forms of all keys are searched in one pass of an Aho-Corasick
-automaton, built once per set of keys, because this runs over every response body.
+across fields), also under rot13. All forms of all keys are searched in one pass of an
+Aho-Corasick automaton, built once per set of keys, because this runs over every response
+body. Forms nobody listed are found the other way round (`unwrap`): runs of the text that
+decode to something (base64 over several lines, hex with separators, character references,
+escapes, nested layers) are decoded and searched with the same automaton.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from urllib.parse import quote
 
 import ahocorasick_rs
 
+from remixcheck.traffic import unwrap
 from remixcheck.traffic.exchange import REDACTED, key_kind
 
 # Shorter needles would blot out ordinary words; a key that short is redacted verbatim only.
@@ -139,22 +143,26 @@ class Redactor:
         if self._automaton is None or not text:
             return text
         raw = text.encode("utf-8", "surrogatepass")
-        matches = self._automaton.find_matches_as_indexes(raw, overlapping=True)
-        if not matches:
-            return text
-        # Overlapping matches are merged, so a key split into fragments goes as one piece.
-        spans: list[list[int]] = []
-        for _, start, end in sorted(matches, key=lambda m: m[1]):
-            if spans and start <= spans[-1][1]:
-                spans[-1][1] = max(spans[-1][1], end)
-            else:
-                spans.append([start, end])
-        out, pos = [], 0
-        for start, end in spans:
-            out += [raw[pos:start], _REDACTED_BYTES]
-            pos = end
-        out.append(raw[pos:])
-        return b"".join(out).decode("utf-8", "surrogatepass")
+        # rot13 moves ASCII letters only, so its matches are at the same byte offsets.
+        rotated = unwrap.rot13(text).encode("utf-8", "surrogatepass")
+        spans = [
+            (start, end)
+            for source in (raw, rotated)
+            for _, start, end in self._automaton.find_matches_as_indexes(source, overlapping=True)
+        ]
+        if spans:
+            raw = _blot(raw, spans)
+            text = raw.decode("utf-8", "surrogatepass")
+        # What no listed form caught: runs that decode (base64 wrapped, hex with separators,
+        # entities, escapes, ...) to something holding the key go whole.
+        decoded = [
+            (len(text[:start].encode("utf-8", "surrogatepass")), len(text[:end].encode("utf-8", "surrogatepass")))
+            for start, end, decodings in unwrap.runs(text)
+            if any(self._automaton.find_matches_as_indexes(d) for d in decodings)
+        ]
+        if decoded:
+            text = _blot(raw, decoded).decode("utf-8", "surrogatepass")
+        return text
 
     def value(self, value: Any) -> Any:
         """A copy of a JSON-like value with every string (keys of objects too) redacted."""
@@ -167,6 +175,23 @@ class Redactor:
         if isinstance(value, (list, tuple)):
             return [self.value(v) for v in value]
         return value
+
+
+def _blot(raw: bytes, found: list[tuple[int, int]]) -> bytes:
+    """`raw` with each span replaced by the redaction mark; overlapping spans merge, so a key
+    split into fragments goes as one piece."""
+    spans: list[list[int]] = []
+    for start, end in sorted(found):
+        if spans and start <= spans[-1][1]:
+            spans[-1][1] = max(spans[-1][1], end)
+        else:
+            spans.append([start, end])
+    out, pos = [], 0
+    for start, end in spans:
+        out += [raw[pos:start], _REDACTED_BYTES]
+        pos = end
+    out.append(raw[pos:])
+    return b"".join(out)
 
 
 @functools.lru_cache(maxsize=32)
