@@ -28,6 +28,7 @@ SCRIPTS = {
     "run": "bench_run.py",
     "fuzz": "bench_fuzz.py",
     "live": "bench_live.py",
+    "proxy": "bench_proxy.py",
 }
 
 
@@ -52,6 +53,28 @@ def headline(name: str, data: dict[str, Any]) -> list[list[str]]:
                 "",
             ],
         ]
+    if name == "proxy":
+        rows = []
+        for workload in ("retrieve", "remix"):
+            figures = data[workload]
+            on_top = figures["validation_on_top_of_pass_through"]["median"]
+            rows.append(
+                [
+                    f"proxy judging on top of pass-through ({workload})",
+                    f"{on_top:+.1%}",
+                    c.target(on_top <= 0.10),
+                ]
+            )
+            if "share_of_prism_added" in figures:
+                share = figures["share_of_prism_added"]["median"]
+                rows.append(
+                    [
+                        f"proxy added / Prism added ({workload})",
+                        f"{share:.2f}",
+                        c.target(share <= 1 / 3),
+                    ]
+                )
+        return rows
     if name == "bulk":
         rows = []
         for kind, r in data["results"].items():

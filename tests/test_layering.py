@@ -3,7 +3,7 @@
 Packages are stages of the data flow, and a package imports only packages below it:
 
     errors, __about__  <  contract  <  traffic  <  validation  <  results  <  clients
-    <  emulator  <  conformance  <  fuzzing  <  report  <  the doors (cli, pytest_plugin, root)
+    <  emulator  <  conformance  <  fuzzing  <  proxy  <  report  <  the doors (cli, pytest_plugin, the root package)
     <  __main__
 
 Imports under `if TYPE_CHECKING:` do not run and do not count; imports inside functions do.
@@ -31,6 +31,7 @@ LAYERS = [
     ("emulator",),
     ("conformance",),
     ("fuzzing",),
+    ("proxy",),
     ("report",),
     ("cli", "pytest_plugin", ""),  # "" is the root package, remixcheck/__init__.py
     ("__main__",),  # `python -m remixcheck` runs the CLI

@@ -18,7 +18,7 @@ def test_all_names_resolve() -> None:
 def test_import_and_help_do_not_load_heavy_modules() -> None:
     code = (
         "import sys, remixcheck, remixcheck.cli\n"
-        "heavy = ['openapi_core', 'schemathesis', 'uvicorn', 'starlette', 'jinja2', 'httpx', 'jsonschema_rs', 'rich']\n"
+        "heavy = ['openapi_core', 'schemathesis', 'uvicorn', 'starlette', 'aiohttp', 'uvloop', 'jinja2', 'httpx', 'jsonschema_rs', 'rich']\n"
         "print(','.join(m for m in heavy if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -9,7 +9,18 @@ Heavy modules are imported inside the commands that need them, so `--help` stays
 from __future__ import annotations
 
 # Importing a command module registers its command on the group.
-from remixcheck.cli import checks, fuzz, replay, report, run, serve, spec, validate, vendors
+from remixcheck.cli import (
+    checks,
+    fuzz,
+    proxy,
+    replay,
+    report,
+    run,
+    serve,
+    spec,
+    validate,
+    vendors,
+)
 from remixcheck.cli.group import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, main
 
 __all__ = [
@@ -19,6 +30,7 @@ __all__ = [
     "checks",
     "fuzz",
     "main",
+    "proxy",
     "replay",
     "report",
     "run",

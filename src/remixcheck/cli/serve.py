@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import click
 
 from remixcheck.cli.group import main
 from remixcheck.cli.options import Finite
 from remixcheck.cli.output import describe
+from remixcheck.errors import UsageError
 
 
 @main.command()
-@click.option("--vendor", help="Vendor dialect to emulate (required unless --list-faults).")
+@click.option(
+    "--vendor", help="Vendor dialect to emulate (required unless --list-faults or --cassette)."
+)
+@click.option(
+    "--cassette",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Serve this recording (JSON lines, e.g. from `remixcheck proxy --record`) instead of an emulator.",
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 @click.option(
@@ -35,6 +46,7 @@ from remixcheck.cli.output import describe
 @click.option("--list-faults", is_flag=True, help="List the injectable faults and exit.")
 def serve(
     vendor: str | None,
+    cassette: Path | None,
     host: str,
     port: int,
     api_key: str | None,
@@ -42,7 +54,11 @@ def serve(
     faults: tuple[str, ...],
     list_faults: bool,
 ) -> None:
-    """Run one vendor emulator (a reference server of that dialect)."""
+    """Run one vendor emulator (a reference server of that dialect), or replay a recording.
+
+    With --cassette, requests are matched on method, path and body and answered as
+    recorded, job ids and all; repeated requests (polls) get the recorded answers in order.
+    """
     from remixcheck import emulator
     from remixcheck.conformance import keys
     from remixcheck.contract import profiles as vendors
@@ -51,8 +67,13 @@ def serve(
         for name, description in emulator.FAULTS.items():
             click.echo(f"{name:28} {describe(description)}")
         return
+    if cassette is not None:
+        if vendor or faults:
+            raise UsageError("--cassette replays a recording: it takes no --vendor or --fault")
+        _serve_cassette(cassette, host, port)
+        return
     if vendor is None:
-        raise click.UsageError("Missing option '--vendor' (or --list-faults).")
+        raise click.UsageError("Missing option '--vendor' (or --list-faults, or --cassette FILE).")
     vendors.load(vendor)
     if api_key is not None:
         keys.check(api_key, "--api-key / REMIXCHECK_EMULATOR_API_KEY")
@@ -75,3 +96,16 @@ def serve(
             click.echo(f"  faults:          {', '.join(faults)}")
 
     emulator.serve(config, host=host, port=port, on_ready=ready)
+
+
+def _serve_cassette(path: Path, host: str, port: int) -> None:
+    from remixcheck.proxy.cassette import serve_cassette
+
+    def ready(base_url: str, cassette: Any) -> None:
+        click.echo(f"remixcheck cassette {path} on {base_url}")
+        click.echo(f"  {cassette.exchanges} recorded exchanges; any API key is accepted")
+
+    def miss(message: str) -> None:
+        click.echo(message, err=True)
+
+    serve_cassette(path, host=host, port=port, on_ready=ready, on_miss=miss)

@@ -17,6 +17,7 @@ from remixcheck.pytest_plugin.fixtures import (
     remixcheck_emulator,
 )
 from remixcheck.pytest_plugin.items import STATE_KEY, RemixcheckTarget
+from remixcheck.pytest_plugin.proxy import pytest_runtest_makereport, remixcheck_proxy
 from remixcheck.pytest_plugin.state import SHARED_DIR_KEY, SessionState
 
 __all__ = [
@@ -25,9 +26,11 @@ __all__ = [
     "pytest_collection_modifyitems",
     "pytest_configure",
     "pytest_configure_node",
+    "pytest_runtest_makereport",
     "pytest_sessionfinish",
     "remixcheck_contract",
     "remixcheck_emulator",
+    "remixcheck_proxy",
 ]
 
 
@@ -79,7 +82,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "remixcheck(vendor=None, faults=(), strict=None): vendor profile (and emulator faults) for the remixcheck fixtures.",
+        "remixcheck(vendor=None, faults=(), strict=None, upstream=None): vendor profile (and emulator faults, or the upstream of remixcheck_proxy) for the remixcheck fixtures.",
     )
     if not _enabled(config):
         return
