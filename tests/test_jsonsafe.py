@@ -6,6 +6,8 @@ import json
 import threading
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from remixcheck.contract.findings import Verdict
 from remixcheck.traffic import jsonsafe
@@ -122,3 +124,65 @@ def test_each_problem_is_a_violation_on_the_exchange(body: bytes, keyword: str, 
     assert hits[0].check == "response.body"
     for f in findings:  # every finding can be written out as UTF-8 JSON
         json.dumps([f.message, f.actual, f.expected], ensure_ascii=False).encode("utf-8")
+
+
+# -- the msgspec fast path must agree with the careful path on every input ------------------
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=4), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+def _same(data: bytes | str) -> None:
+    fast, slow = jsonsafe.loads(data), jsonsafe.careful(data)
+    assert fast.problems == slow.problems
+    assert json.dumps(fast.value, sort_keys=True) == json.dumps(slow.value, sort_keys=True)
+    if fast.ok:
+        assert type(fast.value) is type(slow.value)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(value=_JSON_VALUES, indent=st.sampled_from([None, 1]), as_text=st.booleans())
+def test_fast_path_agrees_with_the_careful_path_on_valid_json(
+    value: object, indent: int | None, as_text: bool
+) -> None:
+    text = json.dumps(value, indent=indent, ensure_ascii=False)
+    _same(text if as_text else text.encode("utf-8", "surrogatepass"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    data=st.lists(
+        st.sampled_from(
+            ['{', '}', '[', ']', ',', ':', '"a"', '"a:"', '"\\":"', '1', '1e999', 'NaN', '"\\ud800"',
+             '"\\ud83d\\ude00"', 'null', ' ', '"b" :', '"a":', '\ufeff', '\x01', '-0', '1.5']
+        ),
+        max_size=16,
+    ).map("".join)
+)
+def test_fast_path_agrees_with_the_careful_path_on_fragments(data: str) -> None:
+    _same(data.encode("utf-8", "surrogatepass"))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # A colon inside a string makes the colons outnumber the keys: the duplicate still shows.
+        b'{"a": "x:y", "a": 1}',
+        b'{"a" : 1, "a" :2}',
+        b'{"k": [{"a": 1, "a": 2}], "u": "http://h"}',
+        b'{"\\"a": 1, "\\"a": 2}',
+    ],
+)
+def test_duplicates_are_not_hidden_by_the_fast_path(body: bytes) -> None:
+    assert ("duplicate-key" in {p.kind for p in jsonsafe.loads(body).problems})
+
+
+def test_fast_path_keeps_big_integers_and_the_depth_limit() -> None:
+    big = b'{"n": 123456789012345678901234567890}'
+    assert jsonsafe.loads(big).value == {"n": 123456789012345678901234567890}
+    deep = b"[" * 101 + b"]" * 101
+    assert [p.kind for p in jsonsafe.loads(deep).problems] == ["depth"]
+    assert jsonsafe.loads(b"[" * 100 + b"]" * 100).ok

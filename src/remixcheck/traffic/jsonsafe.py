@@ -7,9 +7,11 @@ RecursionError. `loads` never raises: it returns the value it could decode, made
 use (surrogates replaced by U+FFFD, non-finite numbers by null, last duplicate wins), and
 one `Problem` per thing that is not RFC 8259 JSON.
 
-It is built on the standard library's C decoder with two hooks; the extra work (a walk of
-the decoded value) runs only when a cheap byte-level test says a problem is possible, so a
-well-formed body costs little more than `json.loads`.
+A body goes first to msgspec's decoder, about four times faster than the standard library's
+here: it refuses every problem above but duplicate keys, which a count of the decoded keys
+against the colons of the text rules out. Whatever it refuses, or may hide a duplicate, takes
+the careful path: the standard library's C decoder with two hooks, whose extra work (a walk of
+the decoded value) runs only when a cheap byte-level test says a problem is possible.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import threading
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 DEFAULT_MAX_DEPTH = 100  # a Video nests 3 deep; generous for gateways, far from any stack limit
 
@@ -37,6 +41,11 @@ FATAL = frozenset({SYNTAX, DEPTH})
 # UTF-8, caught before parsing), so text without one needs no walk for it.
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# Each key ends in a quote, optional blanks and a colon; strings may hold more such runs.
+_KEY_END = re.compile(r'"[ \t\r\n]*:')
+_KEY_END_BYTES = re.compile(rb'"[ \t\r\n]*:')
+_FAST = msgspec.json.Decoder()
+_MISS = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +132,14 @@ def _hooks() -> _Hooks:
 
 def loads(data: bytes | bytearray | memoryview | str, *, max_depth: int = DEFAULT_MAX_DEPTH) -> Decoded:
     """Decode untrusted JSON; never raises. See the module docstring."""
+    fast = _fast(data, max_depth)
+    return Decoded(fast) if fast is not _MISS else careful(data, max_depth=max_depth)
+
+
+def careful(
+    data: bytes | bytearray | memoryview | str, *, max_depth: int = DEFAULT_MAX_DEPTH
+) -> Decoded:
+    """`loads` without the fast path: what it must agree with on every input."""
     problems: list[Problem] = []
     if isinstance(data, str):
         text = data
@@ -156,6 +173,50 @@ def loads(data: bytes | bytearray | memoryview | str, *, max_depth: int = DEFAUL
         except _TooDeep:
             return Decoded(None, (*problems, _too_deep(max_depth)))
     return Decoded(value, tuple(problems))
+
+
+def _fast(data: bytes | bytearray | memoryview | str, max_depth: int) -> Any:
+    """The value when msgspec reads it and no duplicate key can hide in it, else _MISS.
+
+    msgspec refuses invalid UTF-8, a BOM, lone surrogates, NaN, Infinity and numbers that
+    overflow to one; nesting is kept below max_depth by counting brackets first.
+    """
+    if isinstance(data, memoryview):
+        data = bytes(data)
+    opens = data.count("{") if isinstance(data, str) else data.count(b"{")
+    brackets = opens + (data.count("[") if isinstance(data, str) else data.count(b"["))
+    if brackets > max_depth:
+        return _MISS
+    try:
+        value = _FAST.decode(data)
+    except (msgspec.DecodeError, ValueError, RecursionError, UnicodeError):
+        return _MISS
+    if not opens:
+        return value
+    # One brace is the top object itself: its length is every key it kept.
+    keys = len(value) if opens == 1 and type(value) is dict else _key_count(value)
+    # Every key is followed by its own colon, so colons >= keys written >= keys kept; equality
+    # proves no key was written twice.
+    colons = data.count(":") if isinstance(data, str) else data.count(b":")
+    if colons == keys:
+        return value
+    ends = _KEY_END if isinstance(data, str) else _KEY_END_BYTES
+    return value if len(ends.findall(data)) == keys else _MISS  # type: ignore[arg-type]
+
+
+def _key_count(value: Any) -> int:
+    """Keys kept in the decoded value (recursion is safe: the depth was bounded before)."""
+    if type(value) is dict:
+        count = len(value)
+        items: Any = value.values()
+    elif type(value) is list:
+        count, items = 0, value
+    else:
+        return 0
+    for item in items:
+        if type(item) is dict or type(item) is list:
+            count += _key_count(item)
+    return count
 
 
 def decode(data: bytes | bytearray | memoryview | str, *, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
