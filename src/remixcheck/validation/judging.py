@@ -21,6 +21,7 @@ from remixcheck.contract.spec import (
 from remixcheck.traffic import jsonsafe
 from remixcheck.validation.schema_errors import (
     EXPLAIN_CACHE_MAX,
+    MEMO_MESSAGE_MAX,
     KEYWORDS,
     UNSEEN,
     _escape,
@@ -51,6 +52,7 @@ class Judging:
     _compiled: dict[str, CompiledSchema]
     _locations: dict[tuple[Any, ...], tuple[str, str | None, str | None]]
     _explained: dict[tuple[Any, ...], Any]
+    _findings_of: dict[tuple[Any, ...], tuple[Finding, ...]]
 
     def _compile(self, media: MediaType) -> CompiledSchema:
         raise NotImplementedError  # the Validator compiles; a check only asks
@@ -133,37 +135,69 @@ class Judging:
     ) -> list[Finding]:
         compiled = self._compiled.get(media.schema_pointer) or self._compile(media)
         out: list[Finding] = []
+        memo = self._findings_of
         if not compiled.validator.is_valid(body):
-            errors = [
-                f
-                for err in compiled.validator.iter_errors(body)
-                for f in self._error_findings(err, where, op, status, compiled)
-            ]
-            out += drop_consequences(errors)
-        if compiled.properties is not None and isinstance(body, dict):
-            # OpenAI's schemas are open (no additionalProperties): an undeclared field is
-            # allowed, so it is an observation, which a profile may name as its dialect.
-            request = where == "request"
-            for key in sorted(body.keys() - compiled.properties, key=str):
-                out.append(
-                    self._finding(
-                        "request.body" if request else "response.extra-property",
-                        where,
-                        "body",
-                        "/" + _escape(str(key)),
-                        op,
-                        status,
-                        f"property {show(key)} is not in the contract (allowed, but a dialect marker)",
-                        severity=Severity.INFO,
-                        keyword="additionalProperties" if request else "properties",
-                        expected=None,
-                        actual=json_type(body[key]),
-                        spec_location=compiled.pointer + "/properties",
-                        origin=OBSERVATION,
-                        why="the schema allows other properties; which ones a server adds marks its dialect",
+            errors: list[Finding] = []
+            for err in compiled.validator.iter_errors(body):
+                # The message quotes the value and the keyword's terms, the paths say where.
+                key = (compiled.pointer, where, op, status, err.message, *err.instance_path)
+                key += (None, *err.schema_path)
+                found = memo.get(key)
+                if found is None:
+                    found = self._remember(
+                        key,
+                        self._error_findings(err, where, op, status, compiled),
+                        len(err.message) <= MEMO_MESSAGE_MAX,
                     )
-                )
+                errors += found
+            out += drop_consequences(errors) if len(errors) > 1 else errors
+        if compiled.properties is not None and isinstance(body, dict):
+            extra = body.keys() - compiled.properties
+            for name in sorted(extra, key=str) if extra else ():
+                value = body[name]
+                key = (compiled.pointer, where, op, status, name, json_type(value))
+                found = memo.get(key)
+                if found is None:
+                    found = self._remember(
+                        key, [self._extra_property(compiled, where, op, status, name, value)]
+                    )
+                out += found
         return out
+
+    def _remember(
+        self, key: tuple[Any, ...], findings: list[Finding], keep: bool = True
+    ) -> tuple[Finding, ...]:
+        """Keep the findings of a distinct error: the same error shapes recur across exchanges,
+        and building a finding costs several times what the Rust validator does."""
+        found = tuple(findings)
+        if keep:
+            if len(self._findings_of) > EXPLAIN_CACHE_MAX:
+                self._findings_of.clear()
+            self._findings_of[key] = found
+        return found
+
+    def _extra_property(
+        self, compiled: CompiledSchema, where: str, op: str, status: int | None, key: str, value: Any
+    ) -> Finding:
+        # OpenAI's schemas are open (no additionalProperties): an undeclared field is
+        # allowed, so it is an observation, which a profile may name as its dialect.
+        request = where == "request"
+        return self._finding(
+            "request.body" if request else "response.extra-property",
+            where,
+            "body",
+            "/" + _escape(str(key)),
+            op,
+            status,
+            f"property {show(key)} is not in the contract (allowed, but a dialect marker)",
+            severity=Severity.INFO,
+            keyword="additionalProperties" if request else "properties",
+            expected=None,
+            actual=json_type(value),
+            spec_location=compiled.pointer + "/properties",
+            origin=OBSERVATION,
+            why="the schema allows other properties; which ones a server adds marks its dialect",
+        )
 
     def _error_findings(
         self, err: Any, where: str, op: str, status: int | None, compiled: CompiledSchema

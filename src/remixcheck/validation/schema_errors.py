@@ -27,6 +27,8 @@ UNSEEN = object()
 
 
 EXPLAIN_CACHE_MAX = 10_000
+# An error quoting a longer value (a 32,001-character prompt) is not worth keeping.
+MEMO_MESSAGE_MAX = 512
 
 
 KEYWORDS = {
