@@ -130,9 +130,18 @@ def _hooks() -> _Hooks:
     return hooks
 
 
-def loads(data: bytes | bytearray | memoryview | str, *, max_depth: int = DEFAULT_MAX_DEPTH) -> Decoded:
-    """Decode untrusted JSON; never raises. See the module docstring."""
-    fast = _fast(data, max_depth)
+def loads(
+    data: bytes | bytearray | memoryview | str,
+    *,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+    duplicates: bool = True,
+) -> Decoded:
+    """Decode untrusted JSON; never raises. See the module docstring.
+
+    duplicates=False is for callers that read only the value and fatal problems (a record of
+    a capture): a duplicate key may then go unreported, which saves counting the keys.
+    """
+    fast = _fast(data, max_depth, duplicates)
     return Decoded(fast) if fast is not _MISS else careful(data, max_depth=max_depth)
 
 
@@ -175,7 +184,7 @@ def careful(
     return Decoded(value, tuple(problems))
 
 
-def _fast(data: bytes | bytearray | memoryview | str, max_depth: int) -> Any:
+def _fast(data: bytes | bytearray | memoryview | str, max_depth: int, duplicates: bool = True) -> Any:
     """The value when msgspec reads it and no duplicate key can hide in it, else _MISS.
 
     msgspec refuses invalid UTF-8, a BOM, lone surrogates, NaN, Infinity and numbers that
@@ -192,12 +201,12 @@ def _fast(data: bytes | bytearray | memoryview | str, max_depth: int) -> Any:
             return _MISS
         colon, key_end = ":", _KEY_END  # type: ignore[assignment]
     else:
-        return _fast(bytes(data), max_depth)
+        return _fast(bytes(data), max_depth, duplicates)
     try:
         value = _FAST.decode(data)
     except (msgspec.DecodeError, ValueError, RecursionError, UnicodeError):
         return _MISS
-    if not opens:
+    if not opens or not duplicates:
         return value
     # One brace is the top object itself: its length is every key it kept.
     keys = len(value) if opens == 1 and type(value) is dict else _key_count(value)

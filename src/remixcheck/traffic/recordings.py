@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-import json
+import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,10 +15,12 @@ from urllib.parse import urlsplit
 
 from remixcheck.contract.quoting import show
 from remixcheck.errors import InputError
-from remixcheck.traffic import jsonsafe
+from remixcheck.traffic import harscan, jsonsafe
 from remixcheck.traffic.exchange import Exchange
 
 _PEEK = 65536
+# scheme://host[:port] then a path, a query, a fragment or the end: a URL urlsplit accepts.
+_PLAIN_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[A-Za-z0-9._~-]+(?::([0-9]{1,5}))?(?:[/?#]|$)")
 MAX_DEPTH = jsonsafe.DEFAULT_MAX_DEPTH
 
 
@@ -96,14 +98,6 @@ def _looks_like_jsonl(head: bytes) -> bool:
     return False
 
 
-_OPEN = frozenset({"start_map", "start_array"})
-_CLOSE = frozenset({"end_map", "end_array"})
-
-
-class _TooDeep(Exception):
-    pass
-
-
 @dataclass(slots=True)
 class _Shape:
     top_keys: set[str]
@@ -112,74 +106,13 @@ class _Shape:
 
 def _shape(head: bytes) -> _Shape:
     """What the start of the input shows: the first value's top-level keys, a log.entries."""
-    walker = _HarWalker()
+    entries = harscan.Entries(io.BytesIO(head))
     try:
-        for _ in walker.entries(io.BytesIO(head)):
+        for _ in entries:
             break
-    except Exception:
+    except harscan.Malformed:
         pass
-    return _Shape(walker.top_keys, walker.found)
-
-
-class _HarWalker:
-    """Yields each item of log.entries from parser events, nesting bounded.
-
-    ijson's prefixed parsing builds a dotted path string at every level, which makes a
-    100,000-deep document quadratic; the basic events plus our own small stack do not.
-    """
-
-    def __init__(self) -> None:
-        self.found = False
-        self.top_keys: set[str] = set()
-
-    def entries(self, fh: BinaryIO) -> Iterator[Any]:
-        import ijson
-        from ijson.common import ObjectBuilder
-
-        stack: list[list[Any]] = []  # open containers outside an entry: [kind, last key]
-        builder: Any = None
-        inner = 0
-        for event, value in ijson.basic_parse(fh, use_float=True, multiple_values=True):
-            if builder is not None:
-                builder.event(event, value)
-                if event in _OPEN:
-                    inner += 1
-                    if inner > MAX_DEPTH:
-                        raise _TooDeep
-                elif event in _CLOSE:
-                    inner -= 1
-                    if inner == 0:
-                        yield builder.value
-                        builder = None
-                continue
-            if (
-                len(stack) == 3
-                and stack[0] == ["map", "log"]
-                and stack[1] == ["map", "entries"]
-                and stack[2][0] == "array"
-                and event not in _CLOSE
-            ):
-                if event in _OPEN:
-                    builder = ObjectBuilder()
-                    builder.event(event, value)
-                    inner = 1
-                else:
-                    yield value  # a scalar where an entry belongs: its reader says why not
-                continue
-            if event == "map_key":
-                stack[-1][1] = value
-                if len(stack) == 1:
-                    self.top_keys.add(value)
-            elif event in _OPEN:
-                stack.append(["map" if event == "start_map" else "array", None])
-                if len(stack) > MAX_DEPTH:
-                    raise _TooDeep
-                if len(stack) == 3 and stack[0][1] == "log" and stack[1][1] == "entries":
-                    self.found = stack[2][0] == "array"
-            elif event in _CLOSE:
-                stack.pop()
-                if not stack:
-                    return  # one top-level value: a HAR has no second
+    return _Shape(entries.top_keys, entries.found)
 
 
 def _read_jsonl(fh: BinaryIO, path: Path) -> Iterator[Record]:
@@ -187,7 +120,7 @@ def _read_jsonl(fh: BinaryIO, path: Path) -> Iterator[Record]:
         if not line.strip():
             continue
         source = f"{path.name}:{number}"
-        decoded = jsonsafe.loads(line)
+        decoded = jsonsafe.loads(line, duplicates=False)
         if not decoded.ok:
             problem = next(p for p in decoded.problems if p.fatal)
             yield BadRecord(source, f"not JSON: {problem.message}")
@@ -235,6 +168,9 @@ def _str(obj: dict[str, Any], key: str) -> str:
 
 def _url(obj: dict[str, Any]) -> str:
     value = _str(obj, "url")
+    plain = _PLAIN_URL.match(value)
+    if plain is not None and (plain.group(1) is None or int(plain.group(1)) <= 65535):
+        return value  # most URLs of a capture; urlsplit costs as much as the rest of a record
     try:
         urlsplit(value).port  # noqa: B018 - raises on "//[::1" and bad ports
     except ValueError:
@@ -277,38 +213,28 @@ def _headers(value: Any) -> list[tuple[str, str]]:
 
 
 def _read_har(fh: BinaryIO, path: Path, head: bytes) -> Iterator[Record]:
-    import ijson
-
     count = 0
-    walker = _HarWalker()
+    entries = harscan.Entries(fh)
     try:
-        for count, entry in enumerate(walker.entries(fh), start=1):
+        for count, (entry, escaped) in enumerate(entries, start=1):
             source = f"{path.name}#entry{count}"
             try:
-                yield _from_har(_sanitized(entry), source)
+                yield _from_har(_sanitized(entry, escaped), source)
             except (KeyError, TypeError, ValueError, binascii.Error) as exc:
                 yield BadRecord(source, f"not a HAR entry: {_reason(exc)}")
-    except (ijson.JSONError, _TooDeep) as exc:
-        why = (
-            f"nested deeper than {MAX_DEPTH} levels"
-            if isinstance(exc, _TooDeep)
-            else _parser_error(exc)
-        )
-        if count == 0 and not walker.found:
-            raise InputError(f"{path}: neither HAR 1.2 nor JSON lines ({why})") from None
-        yield BadRecord(f"{path.name}#entry{count + 1}", f"HAR ends in malformed JSON: {why}")
+    except harscan.Malformed as exc:
+        if count == 0 and not entries.found:
+            raise InputError(f"{path}: neither HAR 1.2 nor JSON lines ({exc})") from None
+        yield BadRecord(f"{path.name}#entry{count + 1}", f"HAR ends in malformed JSON: {exc}")
         return
-    if count == 0 and not walker.found:
+    if count == 0 and not entries.found:
         raise InputError(f"{path}: neither HAR 1.2 (no log.entries) nor JSON lines")
 
 
-def _sanitized(entry: Any) -> Any:
-    """The entry as jsonsafe would give it: lone surrogates replaced, nesting bounded."""
-    try:
-        text = json.dumps(entry)
-    except (RecursionError, ValueError):
-        raise ValueError("nested too deeply") from None
-    if "\\ud" not in text.lower():
+def _sanitized(entry: Any, text: str | None) -> Any:
+    """The entry as jsonsafe gives it when its text has a surrogate escape (a lone surrogate
+    would fail whoever writes it as UTF-8); as decoded otherwise."""
+    if text is None:
         return entry
     decoded = jsonsafe.loads(text)
     if not decoded.ok:

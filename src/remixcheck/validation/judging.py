@@ -21,8 +21,8 @@ from remixcheck.contract.spec import (
 from remixcheck.traffic import jsonsafe
 from remixcheck.validation.schema_errors import (
     EXPLAIN_CACHE_MAX,
-    MEMO_MESSAGE_MAX,
     KEYWORDS,
+    MEMO_MESSAGE_MAX,
     UNSEEN,
     _escape,
     best_branch,

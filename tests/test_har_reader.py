@@ -1,0 +1,103 @@
+"""The streamed HAR reader against a whole-file json.load of the same capture.
+
+The reader finds each entry's end by pattern and proves it by decoding (see traffic/harscan),
+so these captures put that pattern where it must not fool it: inside body texts, in the
+last entry, across the 1 MiB chunks the file is read in, and in entries msgspec refuses.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from remixcheck.traffic import harscan, recordings
+
+
+def _entry(i: int, body: str, *, first: str = "startedDateTime") -> dict[str, Any]:
+    entry = {
+        "request": {
+            "method": "GET",
+            "url": f"https://api.openai.com/v1/videos/video_{i:04x}",
+            "headers": [{"name": "Authorization", "value": "Bearer sk-x"}],
+        },
+        "response": {
+            "status": 200,
+            "headers": [{"name": "Content-Type", "value": "application/json"}],
+            "content": {"mimeType": "application/json", "text": body},
+        },
+    }
+    return {first: "2026-01-01T00:00:00Z", **entry}
+
+
+def _tricky_bodies(i: int) -> str:
+    # Texts that hold the entry separator: once escaped in a JSON string it cannot match,
+    # but the reader must still not cut there.
+    return [
+        json.dumps({"id": f"video_{i}", "list": [{"a": 1}, {"startedDateTime": 2}]}),
+        '}, {"startedDateTime": "x"}]',
+        "x" * (i % 7) * 1000,
+        json.dumps({"n": i, "s": "é✓"}, ensure_ascii=False),
+    ][i % 4]
+
+
+def _exchanges(path: Path) -> list[tuple[str, str, Any, str]]:
+    out = []
+    for r in recordings.read(path):
+        assert not isinstance(r, recordings.BadRecord), r
+        out.append((r.source, r.request.url, r.response and r.response.body, r.request.method))
+    return out
+
+
+def _reference(path: Path, entries: list[dict[str, Any]]) -> list[tuple[str, str, Any, str]]:
+    loaded = json.loads(path.read_text(encoding="utf-8"))["log"]["entries"]
+    assert loaded == entries
+    return [
+        (f"{path.name}#entry{n}", e["request"]["url"], e["response"]["content"]["text"], "GET")
+        for n, e in enumerate(loaded, start=1)
+    ]
+
+
+@pytest.mark.parametrize("indent", [None, 2])
+def test_streamed_entries_equal_a_whole_file_load(tmp_path: Path, indent: int | None) -> None:
+    # About 3 MB: entries straddle the chunk boundaries of the reader.
+    entries = [_entry(i, _tricky_bodies(i)) for i in range(2600)]
+    path = tmp_path / "big.har"
+    path.write_text(
+        json.dumps({"log": {"version": "1.2", "pages": [], "entries": entries}}, indent=indent),
+        encoding="utf-8",
+    )
+    assert path.stat().st_size > 2 * harscan.CHUNK
+    assert _exchanges(path) == _reference(path, entries)
+
+
+def test_entries_with_other_first_keys_and_keys_after_entries(tmp_path: Path) -> None:
+    entries = [_entry(i, "{}", first=("pageref", "time", "startedDateTime")[i % 3]) for i in range(30)]
+    path = tmp_path / "mixed.har"
+    path.write_text(
+        json.dumps({"log": {"entries": entries, "comment": "after"}, "extra": [1, 2]}),
+        encoding="utf-8",
+    )
+    assert _exchanges(path) == _reference(path, entries)
+
+
+def test_entries_msgspec_refuses_are_read_by_the_careful_path(tmp_path: Path) -> None:
+    good = json.dumps(_entry(1, "{}"))
+    lone = json.dumps(_entry(2, "{}")).replace('"{}"', '"\\ud800"')
+    nan = json.dumps({**_entry(3, "{}"), "time": 0}).replace('"time": 0', '"time": NaN')
+    path = tmp_path / "odd.har"
+    path.write_text('{"log": {"entries": [' + ", ".join([good, lone, nan, good]) + "]}}")
+    records = list(recordings.read(path))
+    assert [type(r).__name__ for r in records] == ["Exchange"] * 4
+    # The lone surrogate is replaced (it could not be written as UTF-8), not kept.
+    bodies = [r.response.body for r in records]  # type: ignore[union-attr]
+    assert bodies == ["{}", "\ufffd", "{}", "{}"]
+
+
+def test_a_deep_value_outside_the_entries_is_an_error_not_a_hang(tmp_path: Path) -> None:
+    path = tmp_path / "deep.har"
+    path.write_text('{"log": {"pages": ' + "[" * 200_000 + "]" * 200_000 + ', "entries": []}}')
+    with pytest.raises(recordings.InputError, match="nested deeper"):
+        list(recordings.read(path))
