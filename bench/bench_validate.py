@@ -9,7 +9,13 @@ run interleaved round after round, and every ratio is taken within a round:
                (VideoResource for 2xx, ErrorResponse for errors: the schemas the contract names)
   openapi-core remixcheck.validation.reference.openapi_core_response_errors (validate_response), all
                schema errors; ~1,000 responses/s, so it gets fewer passes over the corpus
-  json.loads   the floor: parsing the body and nothing else
+  remixcheck-cold  the same with its cache of built findings emptied before every response:
+               the cost of an error seen for the first time (the corpus repeats, so the
+               warm figure assumes errors recur, as a gateway's systematic deviations do)
+  jsonschema-rs    msgspec decode + the Rust validator's is_valid, and iter_errors when
+               invalid: the engine underneath, so remixcheck/jsonschema-rs is our own cost
+  json.loads   the ceiling the issue names: parsing the body with the standard library
+  msgspec      parsing the body with msgspec, which remixcheck uses (the real ceiling)
 
     .venv/bin/python bench/bench_validate.py [--quick] [--repeat N] [--profile]
 """
@@ -21,6 +27,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import msgspec
 from jsonschema import Draft202012Validator
 
 import _common as c
@@ -32,7 +39,15 @@ from remixcheck.validation.validator import Validator
 
 TARGET_RATE = 100_000  # responses/s, one core
 TARGET_VS_OPENAPI_CORE = 80.0
-ENGINES = ("remixcheck", "jsonschema", "openapi-core", "json.loads")
+ENGINES = (
+    "remixcheck",
+    "remixcheck-cold",
+    "jsonschema-rs",
+    "jsonschema",
+    "openapi-core",
+    "json.loads",
+    "msgspec",
+)
 SUBSETS = ("mixed", "valid", "invalid")
 
 Check = Callable[[ResponseCase], int]  # validates one case, returns how many problems it found
@@ -52,6 +67,26 @@ def engines(contract: Contract) -> dict[str, Check]:
             validator.check_response(ops[case.operation], case.status, case.headers, case.body)
         )
 
+    cold = Validator(validator.profile, contract)
+
+    def remixcheck_cold(case: ResponseCase) -> int:
+        cold._findings_of.clear()
+        return len(cold.check_response(ops[case.operation], case.status, case.headers, case.body))
+
+    rust = {
+        p: validator._compiled[p].validator
+        for p in ("#/components/schemas/VideoResource", "#/components/schemas/ErrorResponse")
+    }
+    decoder = msgspec.json.Decoder()
+
+    def jsonschema_rs(case: ResponseCase) -> int:
+        engine, body = rust[case.schema], decoder.decode(case.body)
+        return 0 if engine.is_valid(body) else len(list(engine.iter_errors(body)))
+
+    def msgspec_decode(case: ResponseCase) -> int:
+        decoder.decode(case.body)
+        return 0
+
     def jsonschema(case: ResponseCase) -> int:
         return sum(1 for _ in schemas[case.schema].iter_errors(json.loads(case.body)))
 
@@ -66,9 +101,12 @@ def engines(contract: Contract) -> dict[str, Check]:
 
     return {
         "remixcheck": remixcheck,
+        "remixcheck-cold": remixcheck_cold,
+        "jsonschema-rs": jsonschema_rs,
         "jsonschema": jsonschema,
         "openapi-core": openapi_core,
         "json.loads": loads,
+        "msgspec": msgspec_decode,
     }
 
 
@@ -122,7 +160,12 @@ def cross_check(
     for d in sorted(set(disagreements)):
         print(f"  disagrees: {d}")
     return {
-        "kinds": {r[0]: dict(zip(("cases", *ENGINES[:3]), r[1:], strict=True)) for r in rows},
+        "kinds": {
+            r[0]: dict(
+                zip(("cases", "remixcheck", "jsonschema", "openapi-core"), r[1:], strict=True)
+            )
+            for r in rows
+        },
         "disagreements": sorted(set(disagreements)),
     }
 
@@ -173,7 +216,15 @@ def main() -> None:
     agreement = cross_check(contract, checks, cases)
 
     # openapi-core is ~100x slower: a fixed share of the budget, at least one full pass.
-    share = {"remixcheck": 1.0, "jsonschema": 1.0, "openapi-core": 1.5, "json.loads": 0.5}
+    share = {
+        "remixcheck": 1.0,
+        "remixcheck-cold": 0.5,
+        "jsonschema-rs": 0.5,
+        "jsonschema": 1.0,
+        "openapi-core": 1.5,
+        "json.loads": 0.5,
+        "msgspec": 0.5,
+    }
     contenders: dict[str, c.Work] = {}
     for subset, items in subsets.items():
         scale = 1.0 if subset == "mixed" else 0.5
@@ -195,6 +246,13 @@ def main() -> None:
             "remixcheck/openapi-core": c.Spread.of(c.ratios(mine, rates[f"openapi-core/{subset}"])),
             "remixcheck/jsonschema": c.Spread.of(c.ratios(mine, rates[f"jsonschema/{subset}"])),
             "remixcheck/json.loads": c.Spread.of(c.ratios(mine, rates[f"json.loads/{subset}"])),
+            "remixcheck/msgspec": c.Spread.of(c.ratios(mine, rates[f"msgspec/{subset}"])),
+            "remixcheck/jsonschema-rs": c.Spread.of(
+                c.ratios(mine, rates[f"jsonschema-rs/{subset}"])
+            ),
+            "remixcheck-cold/openapi-core": c.Spread.of(
+                c.ratios(rates[f"remixcheck-cold/{subset}"], rates[f"openapi-core/{subset}"])
+            ),
         }
     rows = [[name, *(spreads[f"{name}/{s}"].fmt(c.rate) for s in SUBSETS)] for name in ENGINES]
     c.print_table(f"responses/s, median [min..max] of {rounds} rounds", ["engine", *SUBSETS], rows)

@@ -3,6 +3,7 @@ deviation that explains each (cached per distinct error)."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -136,9 +137,12 @@ class Judging:
         compiled = self._compiled.get(media.schema_pointer) or self._compile(media)
         out: list[Finding] = []
         memo = self._findings_of
-        if not compiled.validator.is_valid(body):
+        # One pass: iter_errors on a valid body costs what is_valid does.
+        pending = compiled.validator.iter_errors(body)
+        first = next(pending, None)
+        if first is not None:
             errors: list[Finding] = []
-            for err in compiled.validator.iter_errors(body):
+            for err in itertools.chain((first,), pending):
                 # The message quotes the value and the keyword's terms, the paths say where.
                 key = (compiled.pointer, where, op, status, err.message, *err.instance_path)
                 key += (None, *err.schema_path)
