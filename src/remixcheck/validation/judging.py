@@ -155,9 +155,9 @@ class Judging:
                     )
                 errors += found
             out += drop_consequences(errors) if len(errors) > 1 else errors
-        if compiled.properties is not None and isinstance(body, dict):
-            extra = body.keys() - compiled.properties
-            for name in sorted(extra, key=str) if extra else ():
+        declared = compiled.properties
+        if declared is not None and isinstance(body, dict) and not declared.issuperset(body):
+            for name in sorted(body.keys() - declared, key=str):
                 value = body[name]
                 key = (compiled.pointer, where, op, status, name, json_type(value))
                 found = memo.get(key)
