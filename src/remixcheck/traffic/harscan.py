@@ -116,12 +116,18 @@ class Text:
                 raise Malformed("expected a key (a string)")
             self.take(":")
             yield key
-            following = self.peek()
-            self.pos += 1
-            if following == "}":
+            if self.last("}"):
                 return
-            if following != ",":
-                raise Malformed(f"expected ',' or '}}', found {_what(following)}")
+
+    def last(self, closing: str) -> bool:
+        """After an item: True at the closing bracket, False at a comma (both consumed)."""
+        following = self.peek()
+        self.pos += 1
+        if following == closing:
+            return True
+        if following != ",":
+            raise Malformed(f"expected ',' or {closing!r}, found {_what(following)}")
+        return False
 
 
 def _what(found: str) -> str:
@@ -166,12 +172,8 @@ class Entries:
             value, start, end = self._entry()
             escaped = _SURROGATE_ESCAPE.search(text.buf, start, end)
             yield value, text.buf[start:end] if escaped else None
-            following = text.peek()
-            text.pos += 1
-            if following == "]":
+            if text.last("]"):
                 return
-            if following != ",":
-                raise Malformed(f"expected ',' or ']', found {_what(following)}")
 
     def _entry(self) -> tuple[Any, int, int]:
         """The next entry, decoded by msgspec where its end can be found: about four times as
