@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from remixcheck.contract import profiles as vendors
 from remixcheck.contract.findings import Severity, Verdict
 from remixcheck.traffic.exchange import REDACTED, Exchange
 from remixcheck.validation.validator import Validator
@@ -310,3 +311,60 @@ def test_from_httpx_reads_multipart_requests() -> None:
         "observation",
     )
     assert emu.api_key not in repr(exchange)
+
+
+def _segment_walk(validator: Validator, method: str, path: str) -> tuple[Any, ...] | None:
+    """Routing as the contract says it, one segment at a time: the oracle for the compiled
+    patterns (empty segments dropped, prefixes longest first, operations in order)."""
+    from urllib.parse import unquote
+
+    segments = [s for s in path.split("/") if s]
+    for prefix, compat, base in validator._prefixes:
+        if tuple(segments[: len(prefix)]) != prefix:
+            continue
+        rest = segments[len(prefix) :]
+        for op_method, op_segments, op in validator._routes:
+            if op_method != method.upper() or len(op_segments) != len(rest):
+                continue
+            video_id = None
+            for want, got in zip(op_segments, rest, strict=True):
+                if want.startswith("{"):
+                    video_id = unquote(got)
+                elif want != got:
+                    break
+            else:
+                return (op.operation_id, video_id, base, compat)
+    return None
+
+
+@pytest.mark.parametrize("vendor", ["openai", "apifree", "bifrost", "litellm"])
+def test_compiled_routes_agree_with_a_segment_walk(vendor: str) -> None:
+    import random
+
+    validator = Validator(vendors.load(vendor))
+    rng = random.Random(vendor)
+    tokens = [
+        "",
+        "v1",
+        "videos",
+        "openai",
+        "remix",
+        "content",
+        "video_1",
+        "a%2Fb",
+        "V1",
+        "..",
+        "%20",
+        "x.y",
+    ]
+    for _ in range(5000):
+        path = "/".join(rng.choice(tokens) for _ in range(rng.randint(0, 6)))
+        path = "/" + path if rng.random() < 0.7 else path
+        method = rng.choice(["GET", "POST", "get", "DELETE", "PUT", "PATCH"])
+        got = validator.route(method, path)
+        found = (
+            None
+            if got is None
+            else (got.operation.operation_id, got.video_id, got.base_path, got.compat)
+        )
+        assert found == _segment_walk(validator, method, path), (method, path)

@@ -181,7 +181,13 @@ class Judging:
         return found
 
     def _extra_property(
-        self, compiled: CompiledSchema, where: str, op: str, status: int | None, key: str, value: Any
+        self,
+        compiled: CompiledSchema,
+        where: str,
+        op: str,
+        status: int | None,
+        key: str,
+        value: Any,
     ) -> Finding:
         # OpenAI's schemas are open (no additionalProperties): an undeclared field is
         # allowed, so it is an observation, which a profile may name as its dialect.
