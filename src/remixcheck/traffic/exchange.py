@@ -33,15 +33,40 @@ def redact_header(name: str, value: str) -> str:
 
 def normalize_headers(headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> dict[str, str]:
     """Lower-case names, secrets redacted; repeated headers joined as HTTP allows."""
-    items = headers.items() if isinstance(headers, Mapping) else headers
+    return normalize_with_auth(headers)[0]
+
+
+def normalize_with_auth(
+    headers: Mapping[str, str] | Iterable[tuple[str, str]],
+) -> tuple[dict[str, str], str | None, str | None]:
+    """`normalize_headers` and `auth_facts` in one pass, so the raw header is read once
+    (a one-shot iterable works too)."""
+    scheme = kind = None
+    seen = False
+    if isinstance(headers, Mapping):
+        exact = headers.get("authorization")
+        if exact is not None:  # auth_facts reads this one before any other spelling
+            scheme, kind = _auth_of(exact)
+            seen = True
+        items: Iterable[tuple[str, str]] = headers.items()
+    else:
+        items = headers
     out: dict[str, str] = {}
     for name, value in items:
         key = str(name).lower()
         val = str(value)
         if key in SECRET_HEADERS:  # runs per live exchange: only secrets pay for redaction
+            if key == "authorization" and not seen:
+                scheme, kind = _auth_of(val)
+                seen = True
             val = redact_header(key, val)
         out[key] = f"{out[key]}, {val}" if key in out else val
-    return out
+    return out, scheme, kind
+
+
+def _auth_of(value: Any) -> tuple[str, str]:
+    scheme, _, token = str(value).strip().partition(" ")
+    return scheme, key_kind(token.strip())
 
 
 def key_kind(token: str) -> str:
@@ -59,8 +84,7 @@ def auth_facts(
     items = headers.items() if isinstance(headers, Mapping) else headers
     for name, value in items:
         if str(name).lower() == "authorization":
-            scheme, _, token = str(value).strip().partition(" ")
-            return scheme, key_kind(token.strip())
+            return _auth_of(value)
     return None, None
 
 
@@ -128,15 +152,11 @@ class Exchange:
         truncated: bool = False,
         source: str = "",
     ) -> Exchange:
-        # Read twice (auth facts, then redaction): a one-shot iterable becomes a list first.
-        raw_headers = (
-            request_headers if isinstance(request_headers, Mapping) else list(request_headers)
-        )
-        scheme, prefix = auth_facts(raw_headers)
+        headers, scheme, prefix = normalize_with_auth(request_headers)
         req = Request(
             method=method.upper(),
             url=url,
-            headers=normalize_headers(raw_headers),
+            headers=headers,
             body=request_body,
             body_raw=request_body_raw,
             auth_scheme=scheme,

@@ -203,9 +203,9 @@ def _headers(value: Any) -> list[tuple[str, str]]:
     if isinstance(value, list):  # HAR style [{name, value}]
         out = []
         for h in value:
-            header = _obj(h, "a header")
+            header = h if type(h) is dict else _obj(h, "a header")
             name, text = header.get("name"), header.get("value")
-            if not isinstance(name, str) or not isinstance(text, str):
+            if type(name) is not str or type(text) is not str:
                 raise TypeError(f"a header must have a string name and value, got {show(h, 60)}")
             out.append((name, text))
         return out
@@ -240,12 +240,6 @@ def _sanitized(entry: Any, text: str | None) -> Any:
     if not decoded.ok:
         raise ValueError(next(p.message for p in decoded.problems if p.fatal))
     return decoded.value
-
-
-def _parser_error(exc: Exception) -> str:
-    """The parser's first line only: the lines after it quote the input, which may hold a key."""
-    first = str(exc).strip().splitlines()
-    return first[0].rstrip(".:") if first else type(exc).__name__
 
 
 def _from_har(entry: Any, source: str) -> Exchange:
