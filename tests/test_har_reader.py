@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from remixcheck.traffic import harscan, recordings
+from remixcheck.traffic import harmodel, harscan, recordings
 
 
 def _entry(i: int, body: str, *, first: str = "startedDateTime") -> dict[str, Any]:
@@ -74,7 +74,9 @@ def test_streamed_entries_equal_a_whole_file_load(tmp_path: Path, indent: int | 
 
 
 def test_entries_with_other_first_keys_and_keys_after_entries(tmp_path: Path) -> None:
-    entries = [_entry(i, "{}", first=("pageref", "time", "startedDateTime")[i % 3]) for i in range(30)]
+    entries = [
+        _entry(i, "{}", first=("pageref", "time", "startedDateTime")[i % 3]) for i in range(30)
+    ]
     path = tmp_path / "mixed.har"
     path.write_text(
         json.dumps({"log": {"entries": entries, "comment": "after"}, "extra": [1, 2]}),
@@ -101,3 +103,58 @@ def test_a_deep_value_outside_the_entries_is_an_error_not_a_hang(tmp_path: Path)
     path.write_text('{"log": {"pages": ' + "[" * 200_000 + "]" * 200_000 + ', "entries": []}}')
     with pytest.raises(recordings.InputError, match="nested deeper"):
         list(recordings.read(path))
+
+
+def _variants() -> list[dict[str, Any]]:
+    base = _entry(7, '{"id": "video_1"}')
+    req, resp = base["request"], base["response"]
+    return [
+        base,
+        {**base, "response": None},
+        {**base, "response": {}},
+        {**base, "response": {**resp, "status": 0}},
+        {**base, "response": {**resp, "content": {"text": "aGk=", "encoding": "base64"}}},
+        {**base, "response": {**resp, "content": None}},
+        {**base, "request": {**req, "method": "post", "postData": {}}},
+        {**base, "request": {**req, "postData": {"text": ""}}},
+        {
+            **base,
+            "request": {
+                **req,
+                "postData": {"params": [{"name": "a", "value": "b"}, {"name": "c"}]},
+            },
+        },
+        {**base, "request": {**req, "headers": []}},
+        {**base, "request": {"method": "GET", "url": "https://h:8443/v1/videos/x?y#z"}},
+    ]
+
+
+@pytest.mark.parametrize("entry", _variants())
+def test_typed_entries_read_as_the_plain_json_path_reads_them(entry: dict[str, Any]) -> None:
+    """An entry msgspec decodes into HAR types must become the same exchange as the same entry
+    read as plain JSON (the path every entry the types refuse takes)."""
+    typed = harmodel.DECODER.decode(json.dumps(entry))
+    assert recordings._from_typed(typed, "s") == recordings._from_har(entry, "s")
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        {"request": {"method": "", "url": "https://h/v1/videos/x"}},
+        {"request": {"method": "GET", "url": "https://h:99999/v1/videos/x"}},
+        {"request": {"method": "GET", "url": "https://h/x"}, "response": {"status": 700}},
+        {
+            "request": {"method": "GET", "url": "https://h/x"},
+            "response": {"status": 200, "content": {"text": "*", "encoding": "base64"}},
+        },
+    ],
+)
+def test_typed_entries_that_are_bad_records_fail_as_the_plain_path_does(
+    entry: dict[str, Any],
+) -> None:
+    typed = harmodel.DECODER.decode(json.dumps(entry))
+    with pytest.raises((TypeError, ValueError)) as plain:
+        recordings._from_har(entry, "s")
+    with pytest.raises(type(plain.value)) as fast:
+        recordings._from_typed(typed, "s")
+    assert str(fast.value) == str(plain.value)

@@ -25,6 +25,7 @@ _BLANK = re.compile(r"[ \t\r\n]*")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _SCANNER = json.JSONDecoder()
 _MSGSPEC = msgspec.json.Decoder()
+_NOT_JSON = object()
 # An entry's first key. Entries of one file start with the same key, which inside a string
 # would have its quotes escaped: so "}, {<that key>:" outside any string ends an entry.
 _DEEP = 100
@@ -136,10 +137,12 @@ def _what(found: str) -> str:
 
 class Entries:
     """The items of log.entries, each with its JSON text when that holds a surrogate escape;
-    `found` once the array is open."""
+    `found` once the array is open. With `typed`, an entry msgspec reads is decoded into that
+    type when it fits (an entry the C scanner reads is always plain JSON)."""
 
-    def __init__(self, fh: BinaryIO) -> None:
+    def __init__(self, fh: BinaryIO, typed: msgspec.json.Decoder[Any] | None = None) -> None:
         self.text = Text(fh)
+        self._typed = typed
         self.found = False
         self.top_keys: set[str] = set()
         self._ends: dict[str, re.Pattern[str]] = {}
@@ -162,6 +165,18 @@ class Entries:
                 self.found = True
                 yield from self._array()
                 return  # a HAR has one log with one list of entries: the rest is not read
+
+    def _decode(self, entry: str) -> Any:
+        """The entry as the caller's type when it fits, as plain JSON otherwise."""
+        try:
+            if self._typed is not None:
+                try:
+                    return self._typed.decode(entry)
+                except msgspec.ValidationError:
+                    pass  # JSON, but not of the type: the caller says what is wrong
+            return _MSGSPEC.decode(entry)
+        except (msgspec.DecodeError, ValueError, RecursionError, UnicodeError):
+            return _NOT_JSON
 
     def _array(self) -> Iterator[tuple[Any, str | None]]:
         text = self.text
@@ -198,11 +213,8 @@ class Entries:
                 match = ends.search(buf, first.end()) if ends is not None else None
                 if match is not None:
                     end = match.start() + 1
-                    try:
-                        value = _MSGSPEC.decode(buf[start:end])
-                    except (msgspec.DecodeError, ValueError, RecursionError, UnicodeError):
-                        pass
-                    else:
+                    value = self._decode(buf[start:end])
+                    if value is not _NOT_JSON:
                         text.pos = end
                         return value, start, end
         return text.value()

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from remixcheck.contract.quoting import show
 from remixcheck.errors import InputError
-from remixcheck.traffic import harscan, jsonsafe
+from remixcheck.traffic import harmodel, harscan, jsonsafe
 from remixcheck.traffic.exchange import Exchange
 
 _PEEK = 65536
@@ -167,7 +167,10 @@ def _str(obj: dict[str, Any], key: str) -> str:
 
 
 def _url(obj: dict[str, Any]) -> str:
-    value = _str(obj, "url")
+    return _checked_url(_str(obj, "url"))
+
+
+def _checked_url(value: str) -> str:
     plain = _PLAIN_URL.match(value)
     if plain is not None and (plain.group(1) is None or int(plain.group(1)) <= 65535):
         return value  # most URLs of a capture; urlsplit costs as much as the rest of a record
@@ -214,12 +217,15 @@ def _headers(value: Any) -> list[tuple[str, str]]:
 
 def _read_har(fh: BinaryIO, path: Path, head: bytes) -> Iterator[Record]:
     count = 0
-    entries = harscan.Entries(fh)
+    entries = harscan.Entries(fh, harmodel.DECODER)
     try:
         for count, (entry, escaped) in enumerate(entries, start=1):
             source = f"{path.name}#entry{count}"
             try:
-                yield _from_har(_sanitized(entry, escaped), source)
+                if isinstance(entry, harmodel.Entry):
+                    yield _from_typed(entry, source)
+                else:
+                    yield _from_har(_sanitized(entry, escaped), source)
             except (KeyError, TypeError, ValueError, binascii.Error) as exc:
                 yield BadRecord(source, f"not a HAR entry: {_reason(exc)}")
     except harscan.Malformed as exc:
@@ -277,6 +283,39 @@ def _from_har(entry: Any, source: str) -> Exchange:
         request_body_raw=not isinstance(req_body, dict),
         status=_status(status) if has_response else None,
         response_headers=_headers(resp.get("headers", [])) if has_response else None,
+        response_body=text,
+        response_body_raw=True,
+        source=source,
+    )
+
+
+def _from_typed(entry: harmodel.Entry, source: str) -> Exchange:
+    """`_from_har` for an entry whose parts msgspec has already type-checked."""
+    req, resp = entry.request, entry.response
+    if not req.method or not req.url:
+        raise TypeError(f"{'method' if not req.method else 'url'} must be a non-empty string")
+    post = req.postData
+    req_body: Any = None
+    if post is not None:
+        req_body = post.text
+        if req_body is None and post.params:
+            req_body = {p.name: p.value for p in post.params}
+    text: str | bytes | None = None
+    has_response = resp is not None and resp.status > 0
+    if resp is not None and resp.content is not None:
+        text = resp.content.text
+        if text is not None and resp.content.encoding == "base64":
+            text = base64.b64decode(text, validate=True)
+    return Exchange.build(
+        method=req.method,
+        url=_checked_url(req.url),
+        request_headers=[(h.name, h.value) for h in req.headers],
+        request_body=req_body,
+        request_body_raw=not isinstance(req_body, dict),
+        status=_status(resp.status) if has_response and resp is not None else None,
+        response_headers=[(h.name, h.value) for h in resp.headers]
+        if has_response and resp is not None
+        else None,
         response_body=text,
         response_body_raw=True,
         source=source,
