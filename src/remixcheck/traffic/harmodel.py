@@ -30,7 +30,7 @@ class Request(msgspec.Struct):
     method: str
     url: str
     headers: list[Header] = []
-    postData: PostData | None = None  # noqa: N815 - HAR's own name
+    postData: PostData | None = None  # HAR spells it so
 
 
 class Content(msgspec.Struct):

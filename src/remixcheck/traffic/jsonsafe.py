@@ -78,6 +78,7 @@ class _Dup(dict):  # type: ignore[type-arg]
     """An object that had duplicate keys; the names ride along until the walk reports them."""
 
     __slots__ = ("dups",)
+    dups: list[str]
 
 
 class _NonFinite:

@@ -269,8 +269,8 @@ def _from_har(entry: Any, source: str) -> Exchange:
                 param = _obj(p, "a postData param")
                 req_body[str(param["name"])] = _text(param.get("value", ""), "a param's value") or ""
     content = _obj(resp.get("content") or {}, "response.content")
-    text = _text(content.get("text"), "response.content.text")
-    if text is not None and content.get("encoding") == "base64":
+    text: str | bytes | None = _text(content.get("text"), "response.content.text")
+    if isinstance(text, str) and content.get("encoding") == "base64":
         text = base64.b64decode(text, validate=True)
     status = resp.get("status")
     # HAR writes status 0 for requests that got no response (aborted, blocked).
