@@ -116,10 +116,11 @@ def _shape(head: bytes) -> _Shape:
 
 
 def _read_jsonl(fh: BinaryIO, path: Path) -> Iterator[Record]:
+    name = path.name
     for number, line in enumerate(fh, start=1):
         if not line.strip():
             continue
-        source = f"{path.name}:{number}"
+        source = f"{name}:{number}"
         decoded = jsonsafe.loads(line, duplicates=False)
         if not decoded.ok:
             problem = next(p for p in decoded.problems if p.fatal)
@@ -218,9 +219,10 @@ def _headers(value: Any) -> list[tuple[str, str]]:
 def _read_har(fh: BinaryIO, path: Path, head: bytes) -> Iterator[Record]:
     count = 0
     entries = harscan.Entries(fh, harmodel.DECODER)
+    name = path.name
     try:
         for count, (entry, escaped) in enumerate(entries, start=1):
-            source = f"{path.name}#entry{count}"
+            source = f"{name}#entry{count}"
             try:
                 if isinstance(entry, harmodel.Entry):
                     yield _from_typed(entry, source)
