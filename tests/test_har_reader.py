@@ -158,3 +158,24 @@ def test_typed_entries_that_are_bad_records_fail_as_the_plain_path_does(
     with pytest.raises(type(plain.value)) as fast:
         recordings._from_typed(typed, "s")
     assert str(fast.value) == str(plain.value)
+
+
+@pytest.mark.parametrize("kind", ["har", "jsonl"])
+def test_a_byte_order_mark_before_the_capture_is_skipped(tmp_path: Path, kind: str) -> None:
+    entries = [_entry(i, "{}") for i in range(3)]
+    if kind == "har":
+        text = json.dumps({"log": {"entries": entries}})
+    else:
+        text = "\n".join(
+            json.dumps(
+                {
+                    "request": {**e["request"], "headers": {}},
+                    "response": {"status": 200, "body": "{}"},
+                }
+            )
+            for e in entries
+        )
+    path = tmp_path / f"bom.{kind}"
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    records = list(recordings.read(path))
+    assert [type(r).__name__ for r in records] == ["Exchange"] * 3

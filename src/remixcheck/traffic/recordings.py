@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import codecs
 import io
 import re
 import sys
@@ -45,7 +46,8 @@ def read(path: Path) -> Iterator[Record]:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
     name = "<stdin>" if stdin else str(path)
     try:
-        head = fh.read(_PEEK)
+        # Windows tools (Fiddler, Charles) write a UTF-8 byte order mark before the JSON.
+        head = fh.read(_PEEK).removeprefix(codecs.BOM_UTF8)
         if not head.strip():
             raise InputError(f"{name}: empty input: expected HAR 1.2 or JSON lines")
         # The peeked bytes are handed back in front of the rest: a pipe cannot seek.
