@@ -29,6 +29,16 @@ def _b64_inside(raw: bytes, offset: int, urlsafe: bool = False) -> str:
     return encoded[start:stop]
 
 
+def _b85_inside(raw: bytes, offset: int, ascii85: bool = False) -> str:
+    """The base85 (or Ascii85) characters that stand for `raw` `offset` bytes into a blob:
+    the five-character groups made of its bytes alone."""
+    blob = b"\xff" * offset + raw + b"\xfe\xfd\xfc"
+    encoded = (base64.a85encode if ascii85 else base64.b85encode)(blob).decode()
+    first = -(-offset // 4)
+    last = (offset + len(raw)) // 4
+    return encoded[5 * first : 5 * last]
+
+
 def echoes(key: str) -> dict[str, object]:
     """The key in every form, as a hostile or careless server might send it back."""
     raw = key.encode()
@@ -42,6 +52,10 @@ def echoes(key: str) -> dict[str, object]:
         "b64url_bearer": base64.urlsafe_b64encode(bearer).decode().rstrip("="),
         "blob1": base64.b64encode(b"\xff" + raw + b"\xfe\xfd").decode(),
         "blob2": base64.urlsafe_b64encode(b"\xff\xff" + raw + b"!").decode(),
+        "b85": base64.b85encode(raw).decode(),
+        "a85": base64.a85encode(raw).decode(),
+        "b85_blob": base64.b85encode(b"\xff\xff\xff" + raw + b"\x01").decode(),
+        "a85_bearer": base64.a85encode(bearer).decode(),
         "hex": raw.hex(),
         "HEX": raw.hex().upper(),
         "percent": "".join(f"%{b:02X}" for b in raw),
@@ -71,6 +85,8 @@ def forms(key: str) -> list[str]:
     for offset in range(3):
         found += [_b64_inside(raw, offset), _b64_inside(raw, offset, urlsafe=True)]
         found += [_b64_inside(b"Bearer " + raw, offset)]
+    for offset in range(4):
+        found += [_b85_inside(raw, offset), _b85_inside(raw, offset, ascii85=True)]
     found += [secret[i : i + 12] for i in range(len(secret) - 11)]
     return found
 

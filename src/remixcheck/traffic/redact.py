@@ -6,7 +6,8 @@ the text of exceptions) goes through `redact()`. Keys are registered when they a
 
 A key is matched verbatim and in the forms it takes when echoed back by a server or quoted
 by a library: base64 (standard and URL-safe, at each of the three byte alignments, so the
-key is found inside a larger base64 blob too) of the key and of "Bearer <key>", hex in
+key is found inside a larger base64 blob too), base85 and Ascii85 (at each of four
+alignments) of the key and of "Bearer <key>", hex in
 both cases, percent-encoding, JSON and HTML escaping, upper and lower case, reversed, and
 any fragment of the secret part of at least `fragment_length()` characters (a key split
 across fields), also under rot13. All forms of all keys are searched in one pass of an
@@ -81,12 +82,24 @@ def _base64_cores(raw: bytes) -> set[str]:
     return out
 
 
+def _base85_cores(raw: bytes) -> set[str]:
+    """The base85 and Ascii85 characters that depend only on `raw`, at each alignment inside a
+    larger blob: five characters stand for a group of four bytes, so whole groups only."""
+    out = set()
+    for encode in (base64.b85encode, base64.a85encode):
+        for offset in range(4):
+            encoded = encode(b"\1" * offset + raw).decode("ascii")
+            first, last = -(-offset // 4), (offset + len(raw)) // 4
+            out.add(encoded[5 * first : 5 * last])
+    return out
+
+
 def derived_forms(secret: str) -> set[str]:
     """Every whole form of the key this layer removes (fragments not included)."""
     forms: set[str] = set()
     for text in (secret, f"Bearer {secret}"):
         raw = text.encode("utf-8", "surrogatepass")
-        forms |= _base64_cores(raw)
+        forms |= _base64_cores(raw) | _base85_cores(raw)
         forms |= {raw.hex(), raw.hex().upper()}
         forms |= {"".join(f"%{b:02X}" for b in raw), "".join(f"%{b:02x}" for b in raw)}
     forms |= {
