@@ -69,7 +69,8 @@ def echoes(key: str) -> dict[str, object]:
 
 
 def forms(key: str) -> list[str]:
-    """What must not appear anywhere: each echo's give-away, plus every 12-char piece of the secret."""
+    """What must not appear anywhere: each echo's give-away, every 12-char piece of the secret
+    and every 20-char piece of its base64, base85 and hex (what a cut at a size cap leaves)."""
     raw = key.encode()
     secret = key[len("sk-proj-") :]
     found = [
@@ -88,6 +89,9 @@ def forms(key: str) -> list[str]:
     for offset in range(4):
         found += [_b85_inside(raw, offset), _b85_inside(raw, offset, ascii85=True)]
     found += [secret[i : i + 12] for i in range(len(secret) - 11)]
+    for encoded in (base64.b64encode(raw), base64.b85encode(raw), raw.hex().encode()):
+        text = encoded.decode()
+        found += [text[i : i + 20] for i in range(len(text) - 19)]
     return found
 
 
@@ -126,7 +130,11 @@ class _Handler(BaseHTTPRequestHandler):
                 "echo": forms_,
             }
         )[:-1]
-        data = (body + f', "escaped": "{escaped}"}}').encode()
+        # The evidence of a run keeps the first 4,000 characters of a body: a form of the key
+        # that straddles that cut must not survive as the piece before it.
+        body += f', "escaped": "{escaped}", "pad": "'
+        body += "x" * max(0, 4000 - 48 - len(body)) + f'", "cut": "{forms_["b85"]}"}}'
+        data = body.encode()
         self.send_response(400 if self.command == "POST" else 200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))

@@ -10,7 +10,8 @@ key is found inside a larger base64 blob too), base85 and Ascii85 (at each of fo
 alignments) of the key and of "Bearer <key>", hex in
 both cases, percent-encoding, JSON and HTML escaping, upper and lower case, reversed, and
 any fragment of the secret part of at least `fragment_length()` characters (a key split
-across fields), also under rot13. All forms of all keys are searched in one pass of an
+across fields), also under rot13, and any piece of its base64, base85 or hex forms that
+stands for 12 bytes (what an excerpt cut at a size cap leaves of a form). All forms of all keys are searched in one pass of an
 Aho-Corasick automaton, built once per set of keys, because this runs over every response
 body. Forms nobody listed are found the other way round (`unwrap`): runs of the text that
 decode to something (base64 over several lines, hex with separators, character references,
@@ -38,6 +39,8 @@ from remixcheck.traffic.exchange import REDACTED, key_kind
 MIN_NEEDLE = 4
 # A fragment this long of a random secret does not occur by chance in a response body.
 MIN_FRAGMENT, MAX_FRAGMENT = 8, 12
+# Pieces of an encoded form: 16 base64 characters (12 bytes), 12 bytes of hex.
+ENCODED_PIECE, HEX_PIECE_BYTES = 16, 12
 
 _REDACTED_BYTES = REDACTED.encode()
 _lock = threading.Lock()
@@ -121,10 +124,27 @@ def derived_forms(secret: str) -> set[str]:
     return {f for f in forms if len(f) >= MIN_NEEDLE}
 
 
+def _encoded_pieces(secret: str) -> set[str]:
+    """Every piece of the key's base64, base85 and hex forms that stands for about 12 bytes:
+    an excerpt cut at a size cap can end inside one, and what is left must go too."""
+    pieces: set[str] = set()
+    for text in (secret, f"Bearer {secret}"):
+        raw = text.encode("utf-8", "surrogatepass")
+        for forms, size in (
+            (_base64_cores(raw) | _base85_cores(raw), ENCODED_PIECE),
+            ({raw.hex(), raw.hex().upper()}, 2 * HEX_PIECE_BYTES),
+        ):
+            for form in forms:
+                pieces |= {form[i : i + size] for i in range(len(form) - size + 1)}
+    return pieces
+
+
 def _needles(secret: str) -> set[str]:
     if len(secret) < MIN_NEEDLE:
         return set()
     needles = derived_forms(secret)
+    if fragment_length(secret) is not None:
+        needles |= _encoded_pieces(secret)
     size = fragment_length(secret)
     if size is not None:
         part = secret[len(key_kind(secret)) :]
