@@ -11,6 +11,7 @@ from typing import Any
 
 from remixcheck.contract import resources
 from remixcheck.contract.deviations import Deviation, KnownBug, Matcher
+from remixcheck.contract.quoting import schema_problem, show
 from remixcheck.contract.video_ids import IdEncoding, VideoIdFormat
 from remixcheck.errors import ProfileError
 
@@ -110,12 +111,14 @@ def parse_profile(data: Any, path: Path, *, check_schema: bool = True) -> Profil
         if errors:
             e = errors[0]
             more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
-            raise ProfileError(f"{path}: field {_pointer(e.absolute_path)}: {e.message}{more}")
+            raise ProfileError(
+                f"{path}: field {_pointer(e.absolute_path)}: {schema_problem(e)}{more}"
+            )
     if not isinstance(data, Mapping):
         raise ProfileError(f"{path}: not a profile (top level is not a mapping)")
     if data["id"] != path.stem:
         raise ProfileError(
-            f"{path}: field /id: {data['id']!r} must match the file name {path.stem!r}"
+            f"{path}: field /id: {show(data['id'])} must match the file name {show(path.stem)}"
         )
     vid = data["video_id"]
     try:
@@ -129,7 +132,7 @@ def parse_profile(data: Any, path: Path, *, check_schema: bool = True) -> Profil
     encoding = _id_encoding(vid, path)
     if not pattern.fullmatch(vid["example"]):
         raise ProfileError(
-            f"{path}: field /video_id/example: {vid['example']!r} does not match the pattern"
+            f"{path}: field /video_id/example: {show(vid['example'])} does not match the pattern"
         )
     if encoding is not None and encoding.decode(vid["example"]) is None:
         raise ProfileError(
@@ -144,9 +147,11 @@ def parse_profile(data: Any, path: Path, *, check_schema: bool = True) -> Profil
     deviations = []
     for i, d in enumerate(data["deviations"]):
         if not d["id"].startswith(data["id"] + "."):
-            raise ProfileError(f"{path}: field /deviations/{i}/id: must start with {data['id']!r}.")
+            raise ProfileError(
+                f"{path}: field /deviations/{i}/id: must start with {show(data['id'])}."
+            )
         if d["id"] in seen:
-            raise ProfileError(f"{path}: field /deviations/{i}/id: duplicate id {d['id']!r}")
+            raise ProfileError(f"{path}: field /deviations/{i}/id: duplicate id {show(d['id'])}")
         seen.add(d["id"])
         matchers = tuple(
             Matcher(
@@ -197,7 +202,7 @@ def _known_bugs(data: Mapping[str, Any], path: Path) -> tuple[KnownBug, ...]:
     for i, b in enumerate(data.get("known_bugs", ())):
         if not b["id"].startswith(data["id"] + ".bug."):
             raise ProfileError(
-                f"{path}: field /known_bugs/{i}/id: must start with {data['id'] + '.bug.'!r}"
+                f"{path}: field /known_bugs/{i}/id: must start with {show(data['id'] + '.bug.')}"
             )
         bugs.append(KnownBug(b["id"], b["summary"], b["evidence"], tuple(b["checks"])))
     return tuple(bugs)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -87,3 +88,29 @@ def _has_surrogates(text: str) -> bool:
     except UnicodeEncodeError:
         return True
     return False
+
+
+def schema_problem(error: Any) -> str:
+    """A jsonschema (Python) error in these words: its own message quotes values with repr
+    (`{'a': None}`, `'x' was unexpected`), which a reader of a YAML or JSON file does not write."""
+    kind, value, rule, schema = error.validator, error.instance, error.validator_value, error.schema
+    if kind == "type":
+        types = rule if isinstance(rule, list) else [rule]
+        return f"{show(value, 60)} is not of type {' or '.join(types)}"
+    if kind == "required" and isinstance(value, Mapping):
+        missing = [name for name in rule if name not in value]
+        return f"required property {', '.join(show(m) for m in missing)} is missing"
+    if kind == "additionalProperties" and isinstance(value, Mapping):
+        declared = set(schema.get("properties", {}))
+        patterns = schema.get("patternProperties", {})
+        extra = sorted(
+            str(k)
+            for k in value
+            if k not in declared and not any(re.search(p, str(k)) for p in patterns)
+        )
+        return f"property {', '.join(show(k) for k in extra)} is not allowed here"
+    if kind == "enum":
+        return f"{show(value, 60)} is not one of {show(rule)}"
+    if kind == "const":
+        return f"{show(value, 60)} is not {show(rule)}"
+    return f"{show(value, 60)} does not satisfy {kind} {show(rule, 60)}"
