@@ -204,6 +204,10 @@ def test_config_file_targets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     )
     [x] = targets_from_config(None, pyproject.parent)
     assert x.vendor == "apifree"
+    # Windows editors save a byte order mark first: the file is still TOML.
+    pyproject.write_bytes(b"\xef\xbb\xbf" + pyproject.read_bytes())
+    [x] = targets_from_config(None, pyproject.parent)
+    assert x.vendor == "apifree"
     bad = tmp_path / "bad.toml"
     for text, message in [
         ("targets = [", "invalid TOML"),

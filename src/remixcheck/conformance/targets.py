@@ -122,7 +122,7 @@ def load_config(path: Path | None, cwd: Path) -> tuple[Path, list[dict[str, Any]
                 raise UsageError(f"{path}: config file not found")
             continue
         try:
-            data = tomllib.loads(candidate.read_text(encoding="utf-8"))
+            data = tomllib.loads(candidate.read_text(encoding="utf-8-sig"))
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(f"{candidate}: cannot read: {exc}") from None
         except tomllib.TOMLDecodeError as exc:
