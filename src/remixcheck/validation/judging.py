@@ -4,7 +4,6 @@ deviation that explains each (cached per distinct error)."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +19,7 @@ from remixcheck.contract.spec import (
     MediaType,
 )
 from remixcheck.traffic import jsonsafe
+from remixcheck.validation.locations import Locating
 from remixcheck.validation.schema_errors import (
     EXPLAIN_CACHE_MAX,
     KEYWORDS,
@@ -44,14 +44,13 @@ class CompiledSchema:
     pointer: str
 
 
-class Judging:
+class Judging(Locating):
     """Decoding problems and schema errors turned into findings, with their spec location, origin
     and the profile deviation that explains them. The base of the request and response checks."""
 
     profile: Profile
     contract: Contract
     _compiled: dict[str, CompiledSchema]
-    _locations: dict[tuple[Any, ...], tuple[str, str | None, str | None]]
     _explained: dict[tuple[Any, ...], Any]
     _findings_of: dict[tuple[Any, ...], tuple[Finding, ...]]
 
@@ -320,29 +319,6 @@ class Judging:
                 why=why,
             )
         ]
-
-    def _locate(self, schema_path: tuple[Any, ...]) -> tuple[str, str | None, str | None]:
-        """The spec location, origin and why of a schema path, computed once per path."""
-        found = self._locations.get(schema_path)
-        if found is None:
-            location = "#/" + "/".join(_escape(str(p)) for p in schema_path)
-            found = self._locations[schema_path] = (location, *self._origin_of(list(schema_path)))
-        return found
-
-    def _origin_of(self, schema_path: list[Any]) -> tuple[str | None, str | None]:
-        """The innermost x-remixcheck-origin along a schema location, with its x-remixcheck-why."""
-        node: Any = self.contract.document
-        origin = why = None
-        for token in schema_path:
-            if isinstance(node, Mapping):
-                if "x-remixcheck-origin" in node:
-                    origin, why = node["x-remixcheck-origin"], node.get("x-remixcheck-why")
-                node = node.get(token) if isinstance(token, str) else None
-            elif isinstance(node, list) and isinstance(token, int) and token < len(node):
-                node = node[token]
-            else:
-                break
-        return origin, why
 
     def _finding(
         self,
