@@ -45,7 +45,7 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _KEY_END = re.compile(r'"[ \t\r\n]*:')
 _KEY_END_BYTES = re.compile(rb'"[ \t\r\n]*:')
 _FAST = msgspec.json.Decoder()
-_MISS = object()
+_MISS = NOT_CLEAN = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +129,12 @@ def _hooks() -> _Hooks:
     if hooks is None:
         hooks = _local.hooks = _Hooks()
     return hooks
+
+
+def clean(data: bytes | bytearray | memoryview | str) -> Any:
+    """The value when the body is clean JSON that msgspec reads at once, else NOT_CLEAN (then
+    `loads` says what is wrong). For a caller on a hot path: no Decoded is built."""
+    return _fast(data, DEFAULT_MAX_DEPTH)
 
 
 def loads(

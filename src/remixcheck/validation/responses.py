@@ -25,7 +25,21 @@ from remixcheck.validation.schema_errors import capped
 class ResponseChecks(Judging):
     """A response judged: status declared, headers, media type, body against its schema."""
 
+    _media_types: dict[str, str]
+
     # -- responses -----------------------------------------------------------
+
+    def _media_type(self, headers: Mapping[str, str]) -> str | None:
+        """media_type(headers), kept per header value: a capture repeats a few of them."""
+        value = headers.get("content-type")
+        if value is None:
+            return None
+        found = self._media_types.get(value)
+        if found is None:
+            found = media_type(headers) or ""
+            if len(self._media_types) < 256:
+                self._media_types[value] = found
+        return found
 
     def check_response(
         self,
@@ -61,7 +75,7 @@ class ResponseChecks(Judging):
             return out
         if not spec.content:
             return out
-        ctype = media_type(headers)
+        ctype = self._media_type(headers)
         media = spec.content.get(ctype or "")
         if media is None:
             out.append(
@@ -144,6 +158,9 @@ class ResponseChecks(Judging):
                         why="remixcheck reads at most --max-body-bytes of a body",
                     )
                 ]
+            value = jsonsafe.clean(body) if body else jsonsafe.NOT_CLEAN
+            if value is not jsonsafe.NOT_CLEAN:
+                return self._schema_findings(media, value, "response", op, status)
             decoded = jsonsafe.loads(body if body is not None else b"")
             out: list[Finding] = []
             if decoded.problems:
