@@ -13,6 +13,20 @@ from remixcheck.cli.group import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, main, make_
 from remixcheck.cli.options import STRICT
 from remixcheck.cli.output import origin_text
 
+MAX_JOBS = 256
+
+
+def _jobs(ctx: click.Context, param: click.Parameter, value: str) -> int:
+    """-j: a number of processes, or 0 / auto for one per CPU."""
+    text = value.strip().lower()
+    if text in ("0", "auto"):
+        return os.cpu_count() or 1
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_JOBS:
+        raise click.BadParameter(
+            f"{value!r} is not a number of processes (1..{MAX_JOBS}, 0 or auto)."
+        )
+    return int(text)
+
 
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
@@ -20,8 +34,18 @@ from remixcheck.cli.output import origin_text
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
+@click.option(
+    "-j",
+    "--jobs",
+    metavar="N|auto",
+    default="1",
+    callback=_jobs,
+    show_default=True,
+    help="Processes to validate with (0 or auto: one per CPU). JSON lines are cut into "
+    "pieces; a HAR file, or stdin, goes to one process whole. The report is the same.",
+)
 @STRICT
-def validate(files: tuple[Path, ...], vendor: str, fmt: str, strict: bool) -> None:
+def validate(files: tuple[Path, ...], vendor: str, fmt: str, jobs: int, strict: bool) -> None:
     """Validate recorded traffic (HAR 1.2 or JSON lines) against the contract.
 
     A JSON line is {"request": {"method", "url", "headers", "body"}, "response":
@@ -37,7 +61,12 @@ def validate(files: tuple[Path, ...], vendor: str, fmt: str, strict: bool) -> No
     validator = Validator(vendors.load(vendor))
     # A capture usually holds the key of the vendor's own variable: never print it back.
     redact.register(os.environ.get(validator.profile.key_env))
-    report = offline.validate_files(files, validator)
+    if jobs == 1:
+        report = offline.validate_files(files, validator)
+    else:
+        from remixcheck.validation import parallel
+
+        report = parallel.validate_parallel(files, vendor, jobs)
     failing = report.violations + (report.verdicts["deviation"] if strict else 0)
     if fmt == "json":
         click.echo(json.dumps(redact.redact(report.to_dict()), indent=2, default=str))

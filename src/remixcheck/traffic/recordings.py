@@ -8,7 +8,7 @@ import codecs
 import io
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -117,9 +117,9 @@ def _shape(head: bytes) -> _Shape:
     return _Shape(entries.top_keys, entries.found)
 
 
-def _read_jsonl(fh: BinaryIO, path: Path) -> Iterator[Record]:
+def _read_jsonl(fh: Iterable[bytes], path: Path, first_line: int = 1) -> Iterator[Record]:
     name = path.name
-    for number, line in enumerate(fh, start=1):
+    for number, line in enumerate(fh, start=first_line):
         if not line.strip():
             continue
         source = f"{name}:{number}"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,36 @@ class OfflineReport:
     def violations(self) -> int:
         return self.verdicts[Verdict.VIOLATION]
 
+    def merge(self, later: OfflineReport) -> OfflineReport:
+        """The summary of this one's records followed by `later`'s, as a new report.
+
+        Counts add up and examples keep the earliest records, so merging the summaries of
+        consecutive pieces of a capture, in their order and in any grouping (the merge is
+        associative; an empty report is its identity), gives the summary of the whole.
+        """
+        if later.vendor != self.vendor:
+            raise ValueError(f"cannot merge {self.vendor}'s summary with {later.vendor}'s")
+        out = OfflineReport(
+            self.vendor,
+            self.files + later.files,
+            self.records + later.records,
+            self.validated + later.validated,
+            self.not_covered + later.not_covered,
+            self.verdicts + later.verdicts,
+            self.operations + later.operations,
+            {k: FindingGroup(g.sample, g.count, list(g.examples)) for k, g in self.groups.items()},
+            (self.bad_records + later.bad_records)[:MAX_BAD_RECORDS],
+            self.bad_record_count + later.bad_record_count,
+        )
+        for key, theirs in later.groups.items():
+            mine = out.groups.get(key)
+            if mine is None:
+                out.groups[key] = FindingGroup(theirs.sample, theirs.count, list(theirs.examples))
+            else:
+                mine.count += theirs.count
+                mine.examples = (mine.examples + theirs.examples)[:MAX_EXAMPLES]
+        return out
+
     def to_dict(self) -> dict[str, Any]:
         groups = sorted(
             self.groups.values(),
@@ -65,12 +95,16 @@ class OfflineReport:
         }
 
 
-def validate_files(paths: Iterable[Path], validator: Validator) -> OfflineReport:
+def validate_files(
+    paths: Iterable[Path],
+    validator: Validator,
+    read: Callable[[Path], Iterable[recordings.Record]] = recordings.read,
+) -> OfflineReport:
     """Read every file (raising InputError for an unreadable one) and validate each exchange."""
     report = OfflineReport(vendor=validator.profile.id)
     for path in paths:
         report.files.append(str(path))
-        for record in recordings.read(path):
+        for record in read(path):
             report.records += 1
             if isinstance(record, recordings.BadRecord):
                 report.bad_record_count += 1

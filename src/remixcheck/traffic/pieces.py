@@ -1,0 +1,106 @@
+"""A recording cut into pieces that separate processes read on their own.
+
+JSON lines are cut by byte ranges that start where a line starts: each reader opens the file,
+seeks, and reads its own lines, so nothing is sent per record. A piece knows the number of
+its first line, so its records carry the sources a reading of the whole file gives them.
+A HAR is one JSON document, which only a parse from its first byte can cut into entries:
+it stays one piece, and so does standard input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from remixcheck.errors import InputError
+from remixcheck.traffic import recordings
+
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class Piece:
+    """Bytes [start, end) of a file, or the whole file or stdin (end None)."""
+
+    path: Path
+    start: int = 0
+    end: int | None = None
+    first_line: int = 1
+
+    @property
+    def opens_file(self) -> bool:
+        """Whether the piece holds the file's first record (its summary names the file)."""
+        return self.start == 0
+
+
+def read(piece: Piece) -> Iterator[recordings.Record]:
+    """The piece's records, exactly as `recordings.read` gives them for those bytes."""
+    if piece.end is None:
+        yield from recordings.read(piece.path)
+        return
+    try:
+        with piece.path.open("rb") as fh:
+            fh.seek(piece.start)
+            lines = _lines_until(fh, piece.end - piece.start)
+            yield from recordings._read_jsonl(lines, piece.path, piece.first_line)
+    except OSError as exc:
+        raise InputError(f"{piece.path}: cannot read: {exc.strerror or exc}") from None
+
+
+def split(path: Path, size: int) -> list[Piece]:
+    """JSON lines in pieces of about `size` bytes (whole lines); anything else in one piece.
+
+    Raises InputError for a file `recordings.read` could not read either."""
+    if str(path) == "-":
+        return [Piece(path)]
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(recordings._PEEK)
+            if not head.strip():
+                raise InputError(f"{path}: empty input: expected HAR 1.2 or JSON lines")
+            total = fh.seek(0, 2)
+            if total <= size or not recordings._looks_like_jsonl(head):
+                return [Piece(path)]
+            return _cut(fh, total, size, path)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+def _cut(fh: BinaryIO, total: int, size: int, path: Path) -> list[Piece]:
+    starts = [0]
+    for guess in range(size, total, size):
+        if guess <= starts[-1]:
+            continue  # a line longer than a piece
+        fh.seek(guess - 1)
+        fh.readline()  # to the end of the line that holds byte guess - 1
+        if fh.tell() >= total:
+            break
+        starts.append(fh.tell())
+    lines = _line_numbers(fh, starts)
+    ends = [*starts[1:], total]
+    return [Piece(path, s, e, n) for s, e, n in zip(starts, ends, lines, strict=True)]
+
+
+def _line_numbers(fh: BinaryIO, offsets: list[int]) -> list[int]:
+    """The number of the line that starts at each offset (offsets ascending)."""
+    numbers, newlines, pos = [], 0, 0
+    fh.seek(0)
+    for offset in offsets:
+        while pos < offset:
+            chunk = fh.read(min(_CHUNK, offset - pos))
+            if not chunk:
+                break
+            newlines += chunk.count(b"\n")
+            pos += len(chunk)
+        numbers.append(newlines + 1)
+    return numbers
+
+
+def _lines_until(fh: BinaryIO, size: int) -> Iterator[bytes]:
+    for line in fh:
+        yield line
+        size -= len(line)
+        if size <= 0:
+            return

@@ -1,0 +1,95 @@
+"""`remixcheck validate -j N`: a capture spread over N processes, the summaries merged in order.
+
+The standard library's ProcessPoolExecutor runs the pieces (`traffic.pieces`: JSON lines by
+byte ranges, a HAR or stdin whole); each worker builds its Validator once, reads its pieces
+itself and sends back one small OfflineReport per piece. The reports are merged in the
+order of the pieces, which gives exactly the report of a single process (`OfflineReport.merge`).
+"""
+
+from __future__ import annotations
+
+import functools
+import signal
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+
+from remixcheck.errors import RemixcheckError
+from remixcheck.traffic import pieces
+from remixcheck.traffic.pieces import Piece
+from remixcheck.validation.offline import OfflineReport, validate_files
+from remixcheck.validation.validator import Validator
+
+# Pieces per worker: enough that a worker with a slow piece does not hold up the end of the
+# run, few enough that each piece stays long next to its fixed cost (a few ms).
+PIECES_PER_JOB = 4
+MIN_PIECE = 256 * 1024  # bytes
+
+
+def plan(paths: Sequence[Path], jobs: int) -> list[Piece]:
+    """Every file in pieces, in order: JSON lines cut so that each job gets several."""
+    sizes = [_size(p) for p in paths]
+    size = max(MIN_PIECE, sum(sizes) // max(1, jobs * PIECES_PER_JOB))
+    return [piece for path in paths for piece in pieces.split(path, size)]
+
+
+def _size(path: Path) -> int:
+    try:
+        return 0 if str(path) == "-" else path.stat().st_size
+    except OSError:
+        return 0  # pieces.split says why it cannot be read
+
+
+def validate_piece(piece: Piece, vendor: str) -> OfflineReport:
+    """One piece's summary; it names its file only if it holds the file's first record."""
+    validator = Validator.for_vendor(vendor)  # built once per process
+    report = validate_files([piece.path], validator, read=lambda _: pieces.read(piece))
+    if not piece.opens_file:
+        report.files = []
+    return report
+
+
+def merge(reports: Sequence[OfflineReport]) -> OfflineReport:
+    """The summaries of consecutive pieces, in their order, as one."""
+    return functools.reduce(OfflineReport.merge, reports)
+
+
+def validate_parallel(paths: Sequence[Path], vendor: str, jobs: int) -> OfflineReport:
+    """The report `offline.validate_files` gives, computed by up to `jobs` processes."""
+    work = plan(paths, jobs)
+    workers = min(jobs, sum(not _stdin(p) for p in work))
+    if workers <= 1:
+        return merge([validate_piece(p, vendor) for p in work])
+    try:
+        with ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(vendor,)) as pool:
+            reports = _run(pool, work, vendor)
+    except BrokenProcessPool:
+        raise RemixcheckError(
+            "a validation worker process ended abruptly (killed, or out of memory?); "
+            "nothing was reported: run again, or with fewer processes (-j)"
+        ) from None
+    return merge(reports)
+
+
+def _stdin(piece: Piece) -> bool:
+    return str(piece.path) == "-"
+
+
+def _start_worker(vendor: str) -> None:
+    # Ctrl-C is for the parent to handle: a worker's own traceback would only add noise.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    Validator.for_vendor(vendor)
+
+
+def _run(pool: ProcessPoolExecutor, work: list[Piece], vendor: str) -> list[OfflineReport]:
+    futures = [None if _stdin(p) else pool.submit(validate_piece, p, vendor) for p in work]
+    try:
+        # Standard input is read here, while the workers run.
+        return [
+            validate_piece(p, vendor) if f is None else f.result()
+            for p, f in zip(work, futures, strict=True)
+        ]
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise

@@ -1,0 +1,228 @@
+"""`remixcheck validate -j N`: the pieces' summaries add up to the whole, and the CLI gives the
+same report and exit code with N processes as with one."""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+from remixcheck.validation import offline, parallel
+from remixcheck.validation.offline import OfflineReport
+from remixcheck.validation.validator import Validator
+from tests.conftest import error_body, run_cli, video
+from tests.test_cli_validate import _har, _record
+
+BAD_SIZES = ["1920x1080", "640x480", "4k", "", "720x720"]
+
+
+def _line(rng: random.Random, i: int) -> bytes:
+    """One line of a capture: mostly exchanges, judged or not, and some unreadable records."""
+    kind = rng.randrange(12)
+    if kind == 0:
+        return b"{not json\n"
+    if kind == 1:
+        return json.dumps({"request": "x", "n": i}).encode() + b"\n"
+    if kind == 2:
+        return b"\n"  # blank: skipped, yet it counts for the line numbers
+    if kind == 3:
+        return b'{"request": {"method": "GET", "url": "https://x/\xff"}}\n'  # not UTF-8
+    if kind == 4:
+        return json.dumps(_record("/v1/models", 200, {"data": []}, method="GET")).encode() + b"\n"
+    if kind == 5:
+        # Same finding group, different messages: the group's sample is the earliest record's.
+        body = video(size=rng.choice(BAD_SIZES), id=f"video_{i}")
+        return json.dumps(_record("/v1/videos/video_1/remix", 200, body)).encode() + b"\n"
+    if kind == 6:
+        record = _record("/v1/videos/video_1/remix", 400, error_body(), req_body={"prompt": ""})
+        return json.dumps(record).encode() + b"\n"
+    if kind == 7:
+        body = video(status="in_progress", progress=rng.randrange(100), id=f"video_{i}")
+        return (
+            json.dumps(_record(f"/v1/videos/video_{i}", 200, body, method="GET")).encode() + b"\n"
+        )
+    body = video(id=f"video_{i}", prompt=" ".join(rng.choices(["a", "cat", "in", "rain"], k=9)))
+    return json.dumps(_record("/v1/videos/video_1/remix", 200, body)).encode() + b"\n"
+
+
+def _capture(path: Path, lines: int, seed: int = 5) -> Path:
+    rng = random.Random(seed)
+    with path.open("wb") as fh:
+        for i in range(lines):
+            fh.write(_line(rng, i))
+    return path
+
+
+@pytest.fixture(scope="module")
+def capture(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """About 2.5 MB of JSON lines: cut into several pieces with -j 3."""
+    return _capture(tmp_path_factory.mktemp("parallel") / "capture.jsonl", 3500)
+
+
+def _whole(path: Path) -> OfflineReport:
+    return offline.validate_files([path], Validator.for_vendor("openai"))
+
+
+def test_the_pieces_summaries_add_up_to_the_whole(capture: Path) -> None:
+    pieces = parallel.plan([capture], jobs=3)
+    assert len(pieces) >= 4
+    # Contiguous byte ranges that cover the file, each starting where a line starts.
+    assert pieces[0].start == 0
+    assert pieces[-1].end == capture.stat().st_size
+    assert all(a.end == b.start for a, b in itertools.pairwise(pieces))
+    data = capture.read_bytes()
+    assert all(data[p.start - 1 : p.start] == b"\n" for p in pieces[1:])
+    assert [p.first_line for p in pieces] == [data[: p.start].count(b"\n") + 1 for p in pieces]
+
+    reports = [parallel.validate_piece(p, "openai") for p in pieces]
+    whole = _whole(capture).to_dict()
+    assert parallel.merge(reports).to_dict() == whole
+    # Associative: any grouping of consecutive pieces gives the same.
+    right = functools.reduce(lambda acc, r: r.merge(acc), reversed(reports))
+    assert right.to_dict() == whole
+    half = len(reports) // 2
+    tree = parallel.merge(reports[:half]).merge(parallel.merge(reports[half:]))
+    assert tree.to_dict() == whole
+    # An empty report is the identity, and merging leaves its inputs as they were.
+    before = [r.to_dict() for r in reports]
+    assert OfflineReport("openai").merge(reports[0]).to_dict() == before[0]
+    assert reports[0].merge(OfflineReport("openai")).to_dict() == before[0]
+    assert [r.to_dict() for r in reports] == before
+    # What the comparison is worth: the capture exercises every part of the summary.
+    assert whole["bad_records"] > offline.MAX_BAD_RECORDS
+    assert whole["not_covered"]
+    assert whole["exchanges_by_verdict"]["violation"]
+    assert any(f["count"] > offline.MAX_EXAMPLES for f in whole["findings"])
+    # Pieces after the first leave the file's name to it: the merged summary names it once.
+    assert [r.files for r in reports[1:]] == [[]] * (len(reports) - 1)
+
+
+def test_merging_other_vendors_summaries_is_refused() -> None:
+    with pytest.raises(ValueError, match="openai's summary with bifrost's"):
+        OfflineReport("openai").merge(OfflineReport("bifrost"))
+
+
+def _both(*args: str, stdin: str | None = None) -> tuple[Any, Any]:
+    one = run_cli("validate", *args, "-j", "1", stdin=stdin)
+    three = run_cli("validate", *args, "-j", "3", stdin=stdin)
+    return one, three
+
+
+def test_cli_gives_the_same_report_and_exit_code_with_3_processes(
+    capture: Path, tmp_path: Path
+) -> None:
+    good = [_record("/v1/videos/video_1/remix", 200, video(id=f"video_{i}")) for i in range(40)]
+    bad = [_record("/v1/videos/video_1/remix", 200, video(size="4k"))] * 5
+    har_a = tmp_path / "a.har"
+    har_a.write_text(json.dumps(_har(good + bad), indent=1), encoding="utf-8")
+    har_b = tmp_path / "b.har"  # cut short: a bad record at its end
+    text = json.dumps(_har(bad + good), indent=1)
+    har_b.write_text(text[: len(text) * 3 // 4], encoding="utf-8")
+    stdin = "".join(json.dumps(r) + "\n" for r in bad + good)
+    files = [str(capture), str(har_a), "-", str(har_b), str(capture)]
+    for fmt in ("json", "text"):
+        one, three = _both(*files, "--vendor", "openai", "--format", fmt, stdin=stdin)
+        assert (one.returncode, three.returncode) == (2, 2), three.stderr
+        assert three.stdout == one.stdout
+        assert three.stderr == one.stderr
+    report = json.loads(
+        _both(*files, "--vendor", "openai", "--format", "json", stdin=stdin)[1].stdout
+    )
+    assert report["files"] == files
+    assert report["records"] > 2 * 3000
+
+    # Findings but every record readable: exit 1; nothing wrong: exit 0.
+    findings = tmp_path / "findings.jsonl"
+    findings.write_bytes(b"".join(json.dumps(r).encode() + b"\n" for r in (good + bad) * 200))
+    clean = tmp_path / "clean.jsonl"
+    clean.write_bytes(b"".join(json.dumps(r).encode() + b"\n" for r in good * 250))
+    for path, code in ((findings, 1), (clean, 0)):
+        one, three = _both(str(path), "--vendor", "openai", "--format", "json")
+        assert (one.returncode, three.returncode) == (code, code), three.stderr
+        assert three.stdout == one.stdout
+        assert len(parallel.plan([path], 3)) > 1  # it was cut
+
+
+def test_auto_and_0_use_every_cpu(capture: Path) -> None:
+    expected = run_cli("validate", str(capture), "--vendor", "openai", "--format", "json")
+    for value in ("0", "auto"):
+        out = run_cli(
+            "validate", str(capture), "--vendor", "openai", "--format", "json", "-j", value
+        )
+        assert (out.returncode, out.stdout) == (expected.returncode, expected.stdout)
+
+
+def test_bad_input_is_one_line_whatever_the_number_of_processes(
+    capture: Path, tmp_path: Path
+) -> None:
+    for value in ("-1", "abc", "1.5", "100000", ""):
+        out = run_cli("validate", str(capture), "--vendor", "openai", "-j", value)
+        assert out.returncode == 2, value
+        assert out.stderr.startswith("remixcheck: error:"), out.stderr
+        assert "-j" in out.stderr, out.stderr
+        assert "Traceback" not in out.stderr
+        assert len(out.stderr.splitlines()) == 1
+    not_har = tmp_path / "other.json"
+    not_har.write_text(json.dumps({"hello": [1, 2, 3]}), encoding="utf-8")
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("", encoding="utf-8")
+    for broken in (tmp_path / "nope.jsonl", not_har, empty):
+        one, three = _both(str(capture), str(broken), str(capture), "--vendor", "openai")
+        assert (one.returncode, three.returncode) == (2, 2)
+        assert three.stderr == one.stderr
+        assert one.stderr.startswith(f"remixcheck: error: {broken}")
+        assert "Traceback" not in three.stderr
+
+
+@pytest.mark.parametrize("after_cpu_seconds", [0.0, 0.3], ids=["at-start", "mid-run"])
+def test_a_killed_worker_ends_the_run_with_an_error(
+    tmp_path: Path, after_cpu_seconds: float
+) -> None:
+    """A worker that dies (OOM killer, kill -9) must not hang the run, nor lose it silently."""
+    lines = _capture(tmp_path / "seed.jsonl", 200).read_bytes()
+    big = tmp_path / "big.jsonl"
+    big.write_bytes(lines * 400)  # 80,000 records: seconds of work for two processes
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "remixcheck", "validate", str(big), "--vendor", "openai", "-j", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    try:
+        victim = _a_worker_of(proc.pid, after_cpu_seconds)
+        os.kill(victim, signal.SIGKILL)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == 2, err
+    assert "worker process ended abruptly" in err, err
+    assert "Traceback" not in err, err
+    assert out == ""
+
+
+def _a_worker_of(pid: int, after_cpu_seconds: float) -> int:
+    """A worker of the run, once it has worked that long."""
+    parent = psutil.Process(pid)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        # Forked workers run the parent's command line; anything else is not one of ours.
+        for child in parent.children():
+            if child.cmdline() == parent.cmdline():
+                cpu = child.cpu_times()
+                if cpu.user + cpu.system >= after_cpu_seconds:
+                    return int(child.pid)
+        time.sleep(0.01)
+    raise AssertionError("no worker process started, or none worked long enough")
