@@ -66,7 +66,7 @@ def _capture(path: Path, lines: int, seed: int = 5) -> Path:
 
 @pytest.fixture(scope="module")
 def capture(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """About 2.5 MB of JSON lines: cut into several pieces with -j 3."""
+    """About 1.3 MB of JSON lines: cut into several pieces with -j 3."""
     return _capture(tmp_path_factory.mktemp("parallel") / "capture.jsonl", 3500)
 
 
