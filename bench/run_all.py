@@ -1,6 +1,6 @@
 """Run every benchmark in sequence, passing --quick, --smoke and --repeat through, then summarise.
 
-    .venv/bin/python bench/run_all.py [--quick | --smoke] [--repeat N] [--only validate,bulk,startup]
+    .venv/bin/python bench/run_all.py [--quick | --smoke] [--repeat N] [--only validate,bulk,parallel,startup]
 
 Each script writes its own reports/bench/<script>.json (bench_run.py: bench_run.json); this
 one prints the headline figures from them and exits non-zero when a script failed or wrote no
@@ -23,6 +23,7 @@ HERE = Path(__file__).resolve().parent
 SCRIPTS = {
     "validate": "bench_validate.py",
     "bulk": "bench_bulk.py",
+    "parallel": "bench_parallel.py",
     "startup": "bench_startup.py",
     "pytest-plugin": "bench_pytest_plugin.py",
     "run": "bench_run.py",
@@ -93,6 +94,15 @@ def headline(name: str, data: dict[str, Any]) -> list[list[str]]:
                 ]
             )
         return rows
+    if name == "parallel":
+        return [
+            [
+                f"validate -j 2 / -j 1, {kind} (load avg {r['loadavg_1min']['median']:.1f})",
+                c.times(r["ratio_j2_vs_j1"]["median"]),
+                c.target(r["target_met"]),
+            ]
+            for kind, r in data["results"].items()
+        ]
     if name != "startup":
         return []  # its own tables carry its figures
     timing = data["timing"]
