@@ -53,12 +53,12 @@ def validate(files: tuple[Path, ...], vendor: str, fmt: str, jobs: int, strict: 
     """
     import json
 
-    from remixcheck.contract import profiles as vendors
     from remixcheck.traffic import redact
     from remixcheck.validation import offline
     from remixcheck.validation.validator import Validator
 
-    validator = Validator(vendors.load(vendor))
+    # Cached per process: the -j workers, forked from this one, start with it built.
+    validator = Validator.for_vendor(vendor)
     # A capture usually holds the key of the vendor's own variable: never print it back.
     redact.register(os.environ.get(validator.profile.key_env))
     if jobs == 1:
