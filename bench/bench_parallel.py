@@ -19,8 +19,10 @@ that -j 2 does not get. The JSON reports of -j 1 and -j 2 are compared byte for 
 from __future__ import annotations
 
 import os
+import resource
 import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +33,16 @@ TARGET = 1.6  # -j 2 over -j 1, issue 18
 POOL = 2000
 
 
-def validate(files: Sequence[Path], jobs: int, out: Path) -> c.ChildRun:
+@dataclass(frozen=True, slots=True)
+class Run:
+    wall: float
+    cpu: float  # user + system seconds of the CLI and its workers
+    max_rss: int
+
+
+def validate(files: Sequence[Path], jobs: int, out: Path) -> Run:
+    # RUSAGE_CHILDREN counts every descendant once it is reaped, and the CLI reaps its workers.
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with out.open("wb") as fh:
         run = c.run_child(
             [
@@ -47,9 +58,11 @@ def validate(files: Sequence[Path], jobs: int, out: Path) -> c.ChildRun:
             ],
             stdout=fh,
         )
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if run.returncode not in (0, 1):
         raise SystemExit(f"remixcheck validate -j {jobs} exited {run.returncode}")
-    return run
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return Run(run.wall, cpu, run.max_rss)
 
 
 def measure(files: list[RecordFile], one: RecordFile, scratch: Path, rounds: int) -> dict[str, Any]:
@@ -83,6 +96,8 @@ def measure(files: list[RecordFile], one: RecordFile, scratch: Path, rounds: int
         if b > 2 * s  # else the run is mostly start-up
     ]
     ratio = c.Spread.of(c.ratios(one_wall, two_wall))
+    one_cpu = [r.cpu for r in runs["-j 1"]]
+    two_cpu = [r.cpu for r in runs["-j 2"]]
     return {
         "exchanges": n,
         "bytes": sum(f.size for f in files),
@@ -91,6 +106,11 @@ def measure(files: list[RecordFile], one: RecordFile, scratch: Path, rounds: int
         "ratio_j2_vs_j1": ratio,
         "ratio_net_of_startup": c.Spread.of(net) if net else None,
         "startup_wall": c.Spread.of(fixed),
+        # What -j 2 costs in CPU over -j 1 (pool, pieces, merge: the load-free part of the
+        # figure), and how many cores it got: near 2 on an idle 2-core machine.
+        "cpu_j2_vs_j1": c.Spread.of(c.ratios(two_cpu, one_cpu)),
+        "cores_used_j2": c.Spread.of(c.ratios(two_cpu, two_wall)),
+        "cores_used_j1": c.Spread.of(c.ratios(one_cpu, one_wall)),
         "peak_rss_j1": c.Spread.of([r.max_rss for r in runs["-j 1"]]),
         "peak_rss_j2": c.Spread.of([r.max_rss for r in runs["-j 2"]]),
         "loadavg_1min": c.Spread.of(loads),
@@ -108,6 +128,8 @@ def report(results: dict[str, Any], rounds: int) -> None:
             r["ratio_j2_vs_j1"].fmt(c.times),
             r["ratio_net_of_startup"].fmt(c.times) if r["ratio_net_of_startup"] else "n/a",
             f">= {TARGET}x: {c.target(r['target_met'])}",
+            r["cpu_j2_vs_j1"].fmt(c.times),
+            r["cores_used_j2"].fmt(lambda v: f"{v:.2f}"),
             r["loadavg_1min"].fmt(lambda v: f"{v:.2f}"),
         ]
         for kind, r in results.items()
@@ -115,7 +137,17 @@ def report(results: dict[str, Any], rounds: int) -> None:
     c.print_table(
         f"`remixcheck validate` exchanges/s, -j 2 vs -j 1 on {os.cpu_count()} CPUs "
         f"(median [min..max] of {rounds} interleaved rounds; ratios taken within each round)",
-        ["input", "-j 1", "-j 2", "-j 2 / -j 1", "net of startup", "target", "load avg (1 min)"],
+        [
+            "input",
+            "-j 1",
+            "-j 2",
+            "-j 2 / -j 1",
+            "net of startup",
+            "target",
+            "CPU -j 2 / -j 1",
+            "cores -j 2 got",
+            "load avg (1 min)",
+        ],
         rows,
     )
     first = next(iter(results.values()))

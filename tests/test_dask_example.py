@@ -9,19 +9,18 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import distributed
 import pytest
 
 from remixcheck.traffic import pieces
 from tests.conftest import run_cli
 from tests.test_validate_parallel import _capture
 
-distributed = pytest.importorskip("distributed")
-
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "dask_validate.py"
 
 
 @pytest.fixture(scope="module")
-def cluster() -> Iterator[object]:
+def cluster() -> Iterator[distributed.LocalCluster]:
     with distributed.LocalCluster(
         n_workers=2,
         threads_per_worker=1,
@@ -32,7 +31,9 @@ def cluster() -> Iterator[object]:
         yield local
 
 
-def test_the_dask_example_prints_the_cli_summary(cluster: object, tmp_path: Path) -> None:
+def test_the_dask_example_prints_the_cli_summary(
+    cluster: distributed.LocalCluster, tmp_path: Path
+) -> None:
     capture = _capture(tmp_path / "capture.jsonl", 3500)
     assert len(pieces.split(capture, 128_000)) >= 8  # as many partitions
     example = subprocess.run(
@@ -45,7 +46,7 @@ def test_the_dask_example_prints_the_cli_summary(cluster: object, tmp_path: Path
             "--blocksize",
             "128kB",
             "--scheduler",
-            cluster.scheduler_address,  # type: ignore[attr-defined]
+            cluster.scheduler_address,
         ],
         capture_output=True,
         text=True,
