@@ -111,6 +111,14 @@ def measure(files: list[RecordFile], one: RecordFile, scratch: Path, rounds: int
         "cpu_j2_vs_j1": c.Spread.of(c.ratios(two_cpu, one_cpu)),
         "cores_used_j2": c.Spread.of(c.ratios(two_cpu, two_wall)),
         "cores_used_j1": c.Spread.of(c.ratios(one_cpu, one_wall)),
+        # A bound, not a measurement: the wall ratio if -j 1 got a whole core and -j 2 two,
+        # from the CPU seconds (start-up runs on one core, the rest splits over two).
+        "idle_machine_bound": c.Spread.of(
+            [
+                a / (s + (b - s) / 2)
+                for a, b, s in zip(one_cpu, two_cpu, [r.cpu for r in runs["startup"]], strict=True)
+            ]
+        ),
         "peak_rss_j1": c.Spread.of([r.max_rss for r in runs["-j 1"]]),
         "peak_rss_j2": c.Spread.of([r.max_rss for r in runs["-j 2"]]),
         "loadavg_1min": c.Spread.of(loads),
@@ -130,6 +138,7 @@ def report(results: dict[str, Any], rounds: int) -> None:
             f">= {TARGET}x: {c.target(r['target_met'])}",
             r["cpu_j2_vs_j1"].fmt(c.times),
             r["cores_used_j2"].fmt(lambda v: f"{v:.2f}"),
+            r["idle_machine_bound"].fmt(c.times),
             r["loadavg_1min"].fmt(lambda v: f"{v:.2f}"),
         ]
         for kind, r in results.items()
@@ -146,6 +155,7 @@ def report(results: dict[str, Any], rounds: int) -> None:
             "target",
             "CPU -j 2 / -j 1",
             "cores -j 2 got",
+            "bound if idle",
             "load avg (1 min)",
         ],
         rows,

@@ -183,6 +183,10 @@ def test_bad_input_is_one_line_whatever_the_number_of_processes(
         assert three.stderr == one.stderr
         assert one.stderr.startswith(f"remixcheck: error: {broken}")
         assert "Traceback" not in three.stderr
+    # Two bad files: the first one given is the one reported, whichever is found first.
+    one, three = _both(str(not_har), str(tmp_path / "nope.jsonl"), "--vendor", "openai")
+    assert three.stderr == one.stderr
+    assert one.stderr.startswith(f"remixcheck: error: {not_har}")
 
 
 @pytest.mark.parametrize("after_cpu_seconds", [0.0, 0.3], ids=["at-start", "mid-run"])

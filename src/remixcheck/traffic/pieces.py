@@ -53,6 +53,8 @@ def split(path: Path, size: int) -> list[Piece]:
     """JSON lines in pieces of about `size` bytes (whole lines); anything else in one piece.
 
     Raises InputError for a file `recordings.read` could not read either."""
+    if size < 1:
+        raise ValueError(f"a piece must hold at least one byte, not {size}")
     if str(path) == "-":
         return [Piece(path)]
     try:

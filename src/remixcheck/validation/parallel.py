@@ -15,7 +15,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
-from remixcheck.errors import RemixcheckError
+from remixcheck.errors import InputError, RemixcheckError
 from remixcheck.traffic import pieces
 from remixcheck.traffic.pieces import Piece
 from remixcheck.validation.offline import OfflineReport, validate_files
@@ -31,7 +31,16 @@ def plan(paths: Sequence[Path], jobs: int) -> list[Piece]:
     """Every file in pieces, in order: JSON lines cut so that each job gets several."""
     sizes = [_size(p) for p in paths]
     size = max(MIN_PIECE, sum(sizes) // max(1, jobs * PIECES_PER_JOB))
-    return [piece for path in paths for piece in pieces.split(path, size)]
+    return [piece for path in paths for piece in _split(path, size)]
+
+
+def _split(path: Path, size: int) -> list[Piece]:
+    try:
+        return pieces.split(path, size)
+    except InputError:
+        # Read whole in its turn, it raises the same error then: the first bad file in the
+        # order given is the one reported, as with one process.
+        return [Piece(path)]
 
 
 def _size(path: Path) -> int:
