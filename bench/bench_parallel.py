@@ -137,7 +137,7 @@ def report(results: dict[str, Any], rounds: int) -> None:
             r["ratio_net_of_startup"].fmt(c.times) if r["ratio_net_of_startup"] else "n/a",
             f">= {TARGET}x: {c.target(r['target_met'])}",
             r["cpu_j2_vs_j1"].fmt(c.times),
-            r["cores_used_j2"].fmt(lambda v: f"{v:.2f}"),
+            f"{r['cores_used_j1'].median:.2f} / {r['cores_used_j2'].median:.2f}",
             r["idle_machine_bound"].fmt(c.times),
             r["loadavg_1min"].fmt(lambda v: f"{v:.2f}"),
         ]
@@ -154,7 +154,7 @@ def report(results: dict[str, Any], rounds: int) -> None:
             "net of startup",
             "target",
             "CPU -j 2 / -j 1",
-            "cores -j 2 got",
+            "cores got -j 1 / -j 2",
             "bound if idle",
             "load avg (1 min)",
         ],
@@ -162,6 +162,19 @@ def report(results: dict[str, Any], rounds: int) -> None:
     )
     first = next(iter(results.values()))
     print(f"\nfixed cost of one CLI run (1-line file): {first['startup_wall'].fmt(c.ms)}")
+    if autogroup():
+        print(
+            "sched_autogroup is on: the kernel shares the CPUs between sessions, not processes, "
+            "so while other sessions keep the cores busy -j 2 gets no more CPU than -j 1; "
+            "'bound if idle' is the figure free of them"
+        )
+
+
+def autogroup() -> bool:
+    try:
+        return Path("/proc/sys/kernel/sched_autogroup_enabled").read_text().strip() == "1"
+    except OSError:
+        return False
 
 
 def main() -> None:
@@ -190,7 +203,10 @@ def main() -> None:
             print(f"{kind}: {rounds} rounds of -j 1, -j 2 and start-up ...", flush=True)
             results[kind] = measure(files, one, scratch, rounds)
     report(results, rounds)
-    c.write_report("bench_parallel", {"rounds": rounds, "target": TARGET, "results": results})
+    c.write_report(
+        "bench_parallel",
+        {"rounds": rounds, "target": TARGET, "sched_autogroup": autogroup(), "results": results},
+    )
 
 
 if __name__ == "__main__":

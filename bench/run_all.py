@@ -97,7 +97,8 @@ def headline(name: str, data: dict[str, Any]) -> list[list[str]]:
     if name == "parallel":
         return [
             [
-                f"validate -j 2 / -j 1, {kind} (load avg {r['loadavg_1min']['median']:.1f})",
+                f"validate -j 2 / -j 1, {kind} (load avg {r['loadavg_1min']['median']:.1f}; "
+                f"bound if idle {c.times(r['idle_machine_bound']['median'])})",
                 c.times(r["ratio_j2_vs_j1"]["median"]),
                 c.target(r["target_met"]),
             ]
