@@ -124,6 +124,14 @@ def measure(files: list[RecordFile], one: RecordFile, scratch: Path, rounds: int
         "loadavg_1min": c.Spread.of(loads),
         "target": TARGET,
         "target_met": ratio.median >= TARGET,
+        "samples": {
+            "wall_j1": one_wall,
+            "wall_j2": two_wall,
+            "cpu_j1": one_cpu,
+            "cpu_j2": two_cpu,
+            "wall_startup": fixed,
+            "loadavg_1min": loads,  # before each -j 1 and -j 2 run, in run order
+        },
     }
 
 
