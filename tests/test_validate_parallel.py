@@ -217,6 +217,28 @@ def test_a_killed_worker_ends_the_run_with_an_error(
     assert out == ""
 
 
+def test_ctrl_c_stops_the_workers_too(tmp_path: Path) -> None:
+    lines = _capture(tmp_path / "seed.jsonl", 200).read_bytes()
+    big = tmp_path / "big.jsonl"
+    big.write_bytes(lines * 400)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "remixcheck", "validate", str(big), "--vendor", "openai", "-j", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        worker = psutil.Process(_a_worker_of(proc.pid, 0.2))
+        proc.send_signal(signal.SIGINT)  # what a terminal sends the parent
+        out, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert (proc.returncode, out, err) == (130, "", "remixcheck: interrupted\n")
+    # No worker outlives the run (nor goes on working for nothing).
+    assert not worker.is_running() or worker.status() == psutil.STATUS_ZOMBIE
+
+
 def _a_worker_of(pid: int, after_cpu_seconds: float) -> int:
     """A worker of the run, once it has worked that long."""
     parent = psutil.Process(pid)

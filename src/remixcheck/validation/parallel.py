@@ -100,5 +100,17 @@ def _run(pool: ProcessPoolExecutor, work: list[Piece], vendor: str) -> list[Offl
             for p, f in zip(work, futures, strict=True)
         ]
     except BaseException:
+        # A bad file or Ctrl-C: the pieces under way would be thrown away, so stop them now
+        # rather than wait for them.
+        _stop_workers(pool)
         pool.shutdown(wait=False, cancel_futures=True)
         raise
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    stop = getattr(pool, "terminate_workers", None)  # Python 3.14+
+    if stop is not None:
+        stop()
+        return
+    for process in list((pool._processes or {}).values()):  # before 3.14, the only way in
+        process.terminate()
