@@ -18,6 +18,7 @@ from typing import Any
 import psutil
 import pytest
 
+from remixcheck.traffic import pieces, recordings
 from remixcheck.validation import offline, parallel
 from remixcheck.validation.offline import OfflineReport
 from remixcheck.validation.validator import Validator
@@ -106,6 +107,24 @@ def test_the_pieces_summaries_add_up_to_the_whole(capture: Path) -> None:
     assert any(f["count"] > offline.MAX_EXAMPLES for f in whole["findings"])
     # Pieces after the first leave the file's name to it: the merged summary names it once.
     assert [r.files for r in reports[1:]] == [[]] * (len(reports) - 1)
+
+
+@pytest.mark.parametrize("size", [1, 97, 1000, 10**6])
+def test_pieces_read_the_records_a_whole_reading_gives(tmp_path: Path, size: int) -> None:
+    """Odd files too: a line longer than a piece, blank lines, CRLF, no final newline."""
+    rng = random.Random(size)
+    lines = [_line(rng, i) for i in range(60)]
+    lines[10] = lines[10].rstrip(b"\n") + b" " * 5000 + b"\n"  # longer than most pieces
+    lines[20] = lines[20].replace(b"\n", b"\r\n")
+    path = tmp_path / "odd.jsonl"
+    path.write_bytes(b"".join(lines).rstrip(b"\n"))
+    cut = pieces.split(path, size)
+    assert cut[0].start == 0
+    assert cut[-1].end == path.stat().st_size or cut == [pieces.Piece(path)]
+    assert [a.end for a in cut[:-1]] == [b.start for b in cut[1:]]
+    whole = list(recordings.read(path))
+    assert [r for p in cut for r in pieces.read(p)] == whole  # same records, same sources
+    assert len(whole) > 40
 
 
 def test_merging_other_vendors_summaries_is_refused() -> None:
