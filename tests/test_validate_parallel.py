@@ -3,6 +3,7 @@ same report and exit code with N processes as with one."""
 
 from __future__ import annotations
 
+import codecs
 import functools
 import itertools
 import json
@@ -109,15 +110,19 @@ def test_the_pieces_summaries_add_up_to_the_whole(capture: Path) -> None:
     assert [r.files for r in reports[1:]] == [[]] * (len(reports) - 1)
 
 
+@pytest.mark.parametrize("bom", [b"", codecs.BOM_UTF8], ids=["", "bom"])
 @pytest.mark.parametrize("size", [1, 97, 1000, 10**6])
-def test_pieces_read_the_records_a_whole_reading_gives(tmp_path: Path, size: int) -> None:
-    """Odd files too: a line longer than a piece, blank lines, CRLF, no final newline."""
+def test_pieces_read_the_records_a_whole_reading_gives(
+    tmp_path: Path, size: int, bom: bytes
+) -> None:
+    """Odd files too: a line longer than a piece, blank lines, CRLF, no final newline, a
+    byte order mark."""
     rng = random.Random(size)
     lines = [_line(rng, i) for i in range(60)]
     lines[10] = lines[10].rstrip(b"\n") + b" " * 5000 + b"\n"  # longer than most pieces
     lines[20] = lines[20].replace(b"\n", b"\r\n")
     path = tmp_path / "odd.jsonl"
-    path.write_bytes(b"".join(lines).rstrip(b"\n"))
+    path.write_bytes(bom + b"".join(lines).rstrip(b"\n"))
     cut = pieces.split(path, size)
     assert cut[0].start == 0
     assert cut[-1].end == path.stat().st_size or cut == [pieces.Piece(path)]

@@ -9,6 +9,7 @@ it stays one piece, and so does standard input.
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,10 +61,13 @@ def split(path: Path, size: int) -> list[Piece]:
     try:
         with path.open("rb") as fh:
             head = fh.read(recordings._PEEK)
-            if not head.strip():
+            if not head.removeprefix(codecs.BOM_UTF8).strip():
                 raise InputError(f"{path}: empty input: expected HAR 1.2 or JSON lines")
             total = fh.seek(0, 2)
-            if total <= size or not recordings._looks_like_jsonl(head):
+            # A byte order mark is for `recordings.read` to drop: such a file stays whole.
+            if total <= size or head.startswith(codecs.BOM_UTF8):
+                return [Piece(path)]
+            if not recordings._looks_like_jsonl(head):
                 return [Piece(path)]
             return _cut(fh, total, size, path)
     except OSError as exc:
