@@ -4,6 +4,7 @@ same report and exit code with N processes as with one."""
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import functools
 import itertools
 import json
@@ -130,6 +131,22 @@ def test_pieces_read_the_records_a_whole_reading_gives(
     whole = list(recordings.read(path))
     assert [r for p in cut for r in pieces.read(p)] == whole  # same records, same sources
     assert len(whole) > 40
+
+
+def test_merge_knows_every_field_of_the_report() -> None:
+    """A field added to OfflineReport must be merged too, or -j would drop it silently."""
+    assert [f.name for f in dataclasses.fields(OfflineReport)] == [
+        "vendor",
+        "files",
+        "records",
+        "validated",
+        "not_covered",
+        "verdicts",
+        "operations",
+        "groups",
+        "bad_records",
+        "bad_record_count",
+    ]
 
 
 def test_merging_other_vendors_summaries_is_refused() -> None:

@@ -52,16 +52,18 @@ class OfflineReport:
         if later.vendor != self.vendor:
             raise ValueError(f"cannot merge {self.vendor}'s summary with {later.vendor}'s")
         out = OfflineReport(
-            self.vendor,
-            self.files + later.files,
-            self.records + later.records,
-            self.validated + later.validated,
-            self.not_covered + later.not_covered,
-            self.verdicts + later.verdicts,
-            self.operations + later.operations,
-            {k: FindingGroup(g.sample, g.count, list(g.examples)) for k, g in self.groups.items()},
-            (self.bad_records + later.bad_records)[:MAX_BAD_RECORDS],
-            self.bad_record_count + later.bad_record_count,
+            vendor=self.vendor,
+            files=self.files + later.files,
+            records=self.records + later.records,
+            validated=self.validated + later.validated,
+            not_covered=self.not_covered + later.not_covered,
+            verdicts=self.verdicts + later.verdicts,
+            operations=self.operations + later.operations,
+            groups={
+                k: FindingGroup(g.sample, g.count, list(g.examples)) for k, g in self.groups.items()
+            },
+            bad_records=(self.bad_records + later.bad_records)[:MAX_BAD_RECORDS],
+            bad_record_count=self.bad_record_count + later.bad_record_count,
         )
         for key, theirs in later.groups.items():
             mine = out.groups.get(key)
