@@ -18,6 +18,7 @@ from remixcheck.__about__ import __version__
 from remixcheck.conformance import stopping
 from remixcheck.conformance.bodies import BodyDecoder
 from remixcheck.conformance.netdeadline import Clock, DeadlineBackend
+from remixcheck.conformance.request_cap import RequestCap
 from remixcheck.conformance.wire import (
     _join,
     _origin,
@@ -57,6 +58,10 @@ class Unreachable(TransportError):
 
 class RateLimited(TransportError):
     """429 with a wait the Retry-After budget (or the target's deadline) does not cover."""
+
+
+class CapReached(TransportError):
+    """The request cap (--max-requests) is spent: this request was never sent."""
 
 
 class OutOfTime(TransportError):
@@ -104,7 +109,7 @@ class Sent:
 
 
 class Transport:
-    """Sends requests to one target. Not thread-safe: one per target."""
+    """Sends requests to one target. Not thread-safe: one per target (per worker, see shared_cap)."""
 
     def __init__(
         self, base_url: str, api_key: str | None, key_env: str, settings: TransportSettings
@@ -117,6 +122,7 @@ class Transport:
         self.requests_sent = 0
         # A hard cap on requests, retries and redirects included (fuzz --max-requests); None: no cap.
         self.request_limit: int | None = None
+        self.shared_cap: RequestCap | None = None  # replaces it: N workers' transports, one count
         self._last_send = 0.0
         self._waited_429 = 0.0
         self._last_status = 0  # of the previous answer: after a 5xx a reset is retried once
@@ -228,14 +234,23 @@ class Transport:
 
     def at_limit(self) -> bool:
         """Whether the request cap is reached: nothing more may be sent, not even a retry."""
+        if self.shared_cap is not None:
+            return self.shared_cap.spent()
         return self.request_limit is not None and self.requests_sent >= self.request_limit
+
+    def _claim(self, *, resend: bool = False) -> bool:
+        """Whether one more request may leave (a resend: before the first is counted)."""
+        if self.shared_cap is not None:
+            return self.shared_cap.take()
+        return self.request_limit is None or self.requests_sent + resend < self.request_limit
 
     def _once(
         self, method: str, url: str, headers: dict[str, str], body: bytes | None
     ) -> tuple[httpx.Response, bool]:
         self.check_open()
-        if self.at_limit():
-            raise TransportError(f"request cap {self.request_limit} reached: nothing more is sent")
+        if not self._claim():
+            cap = self.shared_cap.limit if self.shared_cap is not None else self.request_limit
+            raise CapReached(f"request cap {cap} reached: nothing more is sent")
         self._pace()
         started = time.monotonic()
         limit = self.settings.read_timeout
@@ -330,8 +345,7 @@ class Transport:
         try:
             return self._client.send(request, stream=True)
         except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
-            at_cap = self.request_limit is not None and self.requests_sent + 1 >= self.request_limit
-            if not crashed or at_cap:
+            if not crashed or not self._claim(resend=True):
                 raise
             self.requests_sent += 1  # the resend is a request on the wire like any other
             self.last_notes.append(
