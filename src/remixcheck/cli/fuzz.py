@@ -25,6 +25,23 @@ from remixcheck.cli.options import (
     Finite,
 )
 from remixcheck.cli.output import OUTCOME_STYLE, exit_for, finish, progress_bars
+from remixcheck.fuzzing.phases import DEFAULT_PHASES, parse_phases
+
+MAX_WORKERS = 32
+
+
+class PhasesType(click.ParamType[tuple[str, ...]]):
+    """`edge,fuzzing` -> ("edge", "fuzzing"); an unknown name is a usage error that lists them."""
+
+    name = "PHASES"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> tuple[str, ...]:
+        if isinstance(value, tuple):
+            return value
+        try:
+            return parse_phases(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
 
 
 @main.command()
@@ -66,6 +83,24 @@ from remixcheck.cli.output import OUTCOME_STYLE, exit_for, finish, progress_bars
 )
 @click.option("--rate", type=Finite(min=0.01), help="Max requests per second.")
 @click.option(
+    "--workers",
+    type=click.IntRange(min=1, max=MAX_WORKERS),
+    default=1,
+    show_default=True,
+    help="Requests in flight at once, each worker on its own connection; --max-requests and "
+    "--max-billable hold across them, and a job's requests stay in order. Above 1, a seed no "
+    "longer replays the exact same run.",
+)
+@click.option(
+    "--phases",
+    type=PhasesType(),
+    default=",".join(DEFAULT_PHASES),
+    show_default=True,
+    help="What generates the requests, comma-separated: edge (remixcheck's remix edge cases), "
+    "coverage (schemathesis's coverage phase), fuzzing (schemathesis's Hypothesis generation), "
+    "run in that order, each until done or the budget is spent.",
+)
+@click.option(
     "--seed", type=click.IntRange(min=0), help="Seed of the run (printed when not given)."
 )
 @REPORT_DIR
@@ -94,6 +129,8 @@ def fuzz(
     max_billable: int | None,
     max_time: float | None,
     rate: float | None,
+    workers: int,
+    phases: tuple[str, ...],
     seed: int | None,
     report_dir: Path,
     strict: bool,
@@ -140,6 +177,8 @@ def fuzz(
         seed=seed if seed is not None else secrets.randbelow(2**31),
         unsafe=unsafe,
         strict=strict,
+        phases=phases,
+        workers=workers,
         transport=TransportSettings(
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,

@@ -1,4 +1,4 @@
-"""Fuzz a live target from the canonical contract, on a budget. The only module that imports
+"""Fuzz a live target from the canonical contract, on a budget. Only generation.py imports
 schemathesis (inside functions, so importing this one stays cheap).
 
 Schemathesis generates the requests: its coverage phase (boundary values, wrong types,
@@ -11,15 +11,18 @@ through remixcheck's Transport (key, caps, 429 waits, redaction) and answers are
 `judge.Judge`, the validation core plus what each request calls for.
 
 The budget is counted where requests leave: `--max-requests` is the Transport's hard cap
-(retries included; nothing is shrunk, so nothing is re-sent), `--max-billable` bounds the
-requests a server accepted as paid jobs: a request that could start one is only sent while
-the count is below the cap."""
+(retries included; nothing is shrunk, so nothing is re-sent), shared by the transports of
+`--workers N`; `--max-billable` bounds the requests a server accepted as paid jobs: a
+request that could start one is only sent while the jobs accepted plus those such requests
+in flight are below the cap. session.py runs the loop, workers.py sends, phases.py says
+what is generated."""
 
 from __future__ import annotations
 
+import contextlib
 import random
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -27,37 +30,21 @@ from typing import Any
 from remixcheck.__about__ import __version__
 from remixcheck.conformance import stopping
 from remixcheck.conformance.checks.context import UNKNOWN_NATIVE_ID
+from remixcheck.conformance.request_cap import RequestCap
 from remixcheck.conformance.targets import Target
-from remixcheck.conformance.transport import (
-    Interrupted,
-    OutOfTime,
-    Transport,
-    TransportError,
-    TransportSettings,
-    Unreachable,
-)
-from remixcheck.contract import profiles as vendors
+from remixcheck.conformance.transport import Transport, TransportSettings
 from remixcheck.contract.spec import Contract
-from remixcheck.fuzzing.cases import (
-    CREATE_OP,
-    JOB,
-    SOURCE,
-    FuzzRequest,
-)
-from remixcheck.fuzzing.drafts import FUZZING, REMIXCHECK, Aim, Demand, Draft, Ids, materialize
-from remixcheck.fuzzing.edge_cases import edge_cases
-from remixcheck.fuzzing.generation import schemathesis_streams
+from remixcheck.fuzzing.cases import FuzzRequest
+from remixcheck.fuzzing.drafts import Aim, Ids
 from remixcheck.fuzzing.judge import Judge
-from remixcheck.fuzzing.records import CaseRecord, case_record
-from remixcheck.fuzzing.replay import send
-from remixcheck.fuzzing.tally import Tally
+from remixcheck.fuzzing.phases import DEFAULT_PHASES
+from remixcheck.fuzzing.records import CaseRecord
+from remixcheck.fuzzing.session import Progress, Session
+from remixcheck.fuzzing.workers import Pool
 from remixcheck.results.model import CheckResult, Outcome, RunResult, TargetResult, scrub
 from remixcheck.validation.validator import Validator
 
-Progress = Callable[[str, int, int], None]  # (target, requests sent, request cap)
-
-
-MAX_TRANSPORT_ERRORS = 3  # in a row: the target stopped answering, so the run stops
+__all__ = ["FuzzOptions", "FuzzRun", "Progress", "TargetFuzz", "fuzz_target", "run"]
 
 
 @dataclass(slots=True)
@@ -67,6 +54,10 @@ class FuzzOptions:
     seed: int = 0
     unsafe: bool = False  # undeclared methods and hostile ids on POST, off loopback too
     strict: bool = False
+    phases: tuple[str, ...] = DEFAULT_PHASES  # see fuzzing.phases
+    # Threads sending at once, each on its own connection; the request cap is shared.
+    # 1 keeps a seed's run exactly reproducible (with more, the jobs' ids arrive in any order).
+    workers: int = 1
     keep_cases: int = 50  # failing cases kept per target (each new kind of failure first)
     transport: TransportSettings = field(default_factory=TransportSettings)
 
@@ -131,22 +122,31 @@ def fuzz_target(
         target.name, validator.contract, profile, ids, random.Random(options.seed), garbage_ok
     )
     started = time.monotonic()
-    with Transport(
-        target.base_url, target.api_key, target.api_key_env, options.transport
-    ) as transport:
-        transport.request_limit = options.max_requests
-        transport.deadline = started + options.max_time if options.max_time else None
-        session = _Session(target, options, progress, transport, Judge(validator), ids)
-        session.loop(aim)
-        requests_sent = transport.requests_sent
+    cap = RequestCap(options.max_requests)
+    deadline = started + options.max_time if options.max_time else None
+    session = Session(target, options, progress, cap, deadline, Judge(validator), ids)
+    with contextlib.ExitStack() as stack:
+        transports = []
+        for _ in range(options.workers):
+            transport = stack.enter_context(
+                Transport(target.base_url, target.api_key, target.api_key_env, options.transport)
+            )
+            transport.shared_cap, transport.deadline = cap, deadline
+            transports.append(transport)
+        pool = Pool(session, transports)
+        stack.callback(pool.close)
+        session.loop(aim, pool)
+    requests_sent = cap.taken
     duration_ms = (time.monotonic() - started) * 1000
-    result = session.target_result(profile.id, duration_ms, requests_sent, garbage_ok)
+    result = _target_result(session, profile.id, duration_ms, requests_sent, garbage_ok)
     meta = {
         "seed": options.seed,
         "max_requests": options.max_requests,
         "max_billable": target.max_billable,
         "max_time": options.max_time,
         "unsafe": options.unsafe,
+        "phases": list(options.phases),
+        "workers": options.workers,
         "requests_sent": requests_sent,
         "billable_sent": session.billable,
         "cases_sent": len(session.sent_log),
@@ -157,197 +157,45 @@ def fuzz_target(
     return TargetFuzz(target, result, session.records, session.sent_log, meta)
 
 
-@dataclass
-class _Session:
-    """One target's fuzzing: drafts drawn, sent, judged and tallied until something stops it."""
-
-    target: Target
-    options: FuzzOptions
-    progress: Progress | None
-    transport: Transport
-    judge: Judge
-    ids: Ids
-    tally: Tally = field(init=False)
-    records: list[CaseRecord] = field(default_factory=list)
-    sent_log: list[FuzzRequest] = field(default_factory=list)
-    billable: int = 0
-    errors: int = 0
-    stop: str = "generation exhausted"
-    broken_off: str | None = None
-    crashed: list[str] = field(default_factory=list)  # cases whose judging failed, one line each
-
-    def __post_init__(self) -> None:
-        self.tally = Tally(strict=self.options.strict)
-
-    def one(self, request: FuzzRequest) -> FuzzRequest | None:
-        """Send and judge one request; returns the follow-up its answer calls for."""
-        target, options = self.target, self.options
-        sent = send(self.transport, request, self.judge.profile)
-        self.sent_log.append(request)
-        judgement = self.judge.judge(request, sent)
-        if judgement.accepted_billable:
-            self.billable += 1
-            answer = sent.json()
-            new_id = answer.get("id") if isinstance(answer, dict) else None
-            if isinstance(new_id, str) and new_id and new_id not in self.ids.jobs:
-                self.ids.jobs.append(new_id)
-        if self.tally.add(judgement, sent) and len(self.records) < options.keep_cases:
-            self.records.append(
-                case_record(
-                    judgement,
-                    sent,
-                    target=target.name,
-                    vendor=target.vendor,
-                    base_url=target.base_url,
-                    api_key_env=target.api_key_env,
-                    seed=options.seed,
-                    index=len(self.sent_log) - 1,
-                )
-            )
-        if self.progress is not None:
-            self.progress(target.name, self.transport.requests_sent, options.max_requests)
-        return judgement.follow_up
-
-    def _limit_reached(self) -> str | None:
-        """Why no further request may go out, or None."""
-        options = self.options
-        if stopping.stopped():
-            self.broken_off = stopping.reason()
-            return self.broken_off
-        if self.transport.at_limit():
-            return f"--max-requests {options.max_requests} reached"
-        deadline = self.transport.deadline
-        if deadline is not None and time.monotonic() >= deadline:
-            return f"--max-time {options.max_time:g} s reached"
-        return None
-
-    def loop(self, aim: Aim) -> None:
-        options, transport, cap = self.options, self.transport, self.target.max_billable
-        seen: set[tuple[Any, ...]] = set()
-        blocked_streams: set[str] = set()
-        in_a_row = 0
-        demand = Demand(options.max_requests)
-        drafts = _drafts(aim.contract, aim.profile, self.ids, options.seed, blocked_streams, demand)
-        while True:
-            try:
-                # Generation is CPU work inside schemathesis and Hypothesis, out of reach of
-                # the checks below: a stop breaks into it (see stopping.interruptible).
-                with stopping.interruptible():
-                    draft = next(drafts, None)
-            except stopping.StopNow:
-                draft = None
-            if draft is None:
-                if transport.at_limit():
-                    self.stop = f"--max-requests {options.max_requests} reached"
-                break
-            demand.left = options.max_requests - transport.requests_sent
-            if (reached := self._limit_reached()) is not None:
-                self.stop = reached
-                break
-            billing_open = cap is None or self.billable < cap
-            request = materialize(draft, aim, billing_open)
-            if request is None:
-                if not billing_open and draft.operation == CREATE_OP and draft.origin == FUZZING:
-                    # Every create with the key could start a job: the stream has nothing left.
-                    blocked_streams.add(draft.stream)
-                continue
-            # Generated cases repeat themselves; a retrieve of a video already read is a poll
-            # (status and progress must never go back), and the edge cases repeat on purpose.
-            poll = request.method == "GET" and request.id_kind in (SOURCE, JOB)
-            if request.signature in seen and draft.origin != REMIXCHECK and not poll:
-                continue
-            seen.add(request.signature)
-            try:
-                follow_up = self.one(request)
-                while follow_up is not None and not transport.at_limit():
-                    follow_up = self.one(follow_up)
-            except (Interrupted, OutOfTime, Unreachable) as exc:
-                self.stop = self.broken_off = str(exc)
-                break
-            except TransportError as exc:
-                self.errors += 1
-                in_a_row += 1
-                if in_a_row >= MAX_TRANSPORT_ERRORS or transport.at_limit():
-                    self.stop = self.broken_off = f"the target stopped answering: {exc}"
-                    break
-                continue
-            except Exception as exc:  # the tool's own fault on one case: the others go on
-                self.crashed.append(f"case {request.case_id}: {_one_line(exc)}")
-                continue
-            in_a_row = 0
-        if stopping.stopped():
-            self.stop = self.broken_off = stopping.reason()
-
-    def target_result(
-        self, vendor: str, duration_ms: float, requests_sent: int, garbage_ok: bool
-    ) -> TargetResult:
-        target, cap = self.target, self.target.max_billable
-        skipped = {}
-        if not garbage_ok:
-            skipped["fuzz.unsupported-method"] = (
-                "undeclared methods are sent only to loopback targets or with --unsafe"
-            )
-        if cap == 0:
-            skipped["fuzz.positive-data-acceptance"] = (
-                "--max-billable 0: no valid remix or create was sent; raise it to include them"
-            )
-        result = TargetResult(
-            name=target.name,
-            vendor=vendor,
-            base_url=target.base_url,
-            api_key_env=target.api_key_env,
-            emulated=target.emulated,
-            source_video_id=target.video_id,
-            checks=self.tally.results(
-                skipped=skipped,
-                duration_ms=duration_ms,
-                billable=cap is None or cap > 0,
-                broken_off=self.broken_off,
-            ),
-            requests_sent=requests_sent,
-            billable_sent=self.billable,
-            max_billable=cap,
-            duration_ms=duration_ms,
+def _target_result(
+    self: Session, vendor: str, duration_ms: float, requests_sent: int, garbage_ok: bool
+) -> TargetResult:
+    target, cap = self.target, self.target.max_billable
+    skipped = {}
+    if not garbage_ok:
+        skipped["fuzz.unsupported-method"] = (
+            "undeclared methods are sent only to loopback targets or with --unsafe"
         )
-        if self.crashed:
-            result.checks.append(
-                CheckResult(
-                    check="fuzz.judging",
-                    family="fuzz",
-                    title="Every fuzz case could be judged",
-                    outcome=Outcome.ERROR,
-                    reason=f"internal error in {len(self.crashed)} case(s), the first: {self.crashed[0]}",
-                )
+    if cap == 0:
+        skipped["fuzz.positive-data-acceptance"] = (
+            "--max-billable 0: no valid remix or create was sent; raise it to include them"
+        )
+    result = TargetResult(
+        name=target.name,
+        vendor=vendor,
+        base_url=target.base_url,
+        api_key_env=target.api_key_env,
+        emulated=target.emulated,
+        source_video_id=target.video_id,
+        checks=self.tally.results(
+            skipped=skipped,
+            duration_ms=duration_ms,
+            billable=cap is None or cap > 0,
+            broken_off=self.broken_off,
+        ),
+        requests_sent=requests_sent,
+        billable_sent=self.billable,
+        max_billable=cap,
+        duration_ms=duration_ms,
+    )
+    if self.crashed:
+        result.checks.append(
+            CheckResult(
+                check="fuzz.judging",
+                family="fuzz",
+                title="Every fuzz case could be judged",
+                outcome=Outcome.ERROR,
+                reason=f"internal error in {len(self.crashed)} case(s), the first: {self.crashed[0]}",
             )
-        return result
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text.splitlines()[0][:300]}" if text else type(exc).__name__
-
-
-def _drafts(
-    contract: Contract,
-    profile: vendors.Profile,
-    ids: Ids,
-    seed: int,
-    blocked: set[str],
-    demand: Demand,
-) -> Iterator[Draft]:
-    """Remix edge cases, then schemathesis's coverage phase, then its fuzzing, as `st run`
-    orders its phases; within a phase the operations take turns, remix first."""
-    yield from edge_cases(profile, ids)
-    coverage, fuzzing = schemathesis_streams(contract, seed, demand)
-    for streams in (coverage, fuzzing):
-        while streams:
-            demand.streams = len(streams)
-            for name in list(streams):
-                if name in blocked:
-                    del streams[name]
-                    continue
-                draft = next(streams[name], None)
-                if draft is None:
-                    del streams[name]
-                else:
-                    yield draft
+        )
+    return result

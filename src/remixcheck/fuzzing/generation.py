@@ -24,9 +24,10 @@ from remixcheck.fuzzing.drafts import COVERAGE, FUZZING, Demand, Draft, path_seg
 
 
 def schemathesis_streams(
-    contract: Contract, seed: int, demand: Demand
+    contract: Contract, seed: int, demand: Demand, *, coverage: bool = True, fuzzing: bool = True
 ) -> tuple[dict[str, Iterator[Draft]], dict[str, Iterator[Draft]]]:
-    """Coverage streams and fuzzing streams, one per operation (and mode); lazily generated."""
+    """Coverage streams and fuzzing streams, one per operation (and mode); lazily generated.
+    A phase left out gets no streams."""
     from schemathesis.generation import GenerationMode
 
     schema = _schema(contract)
@@ -36,15 +37,18 @@ def schemathesis_streams(
         operations.append((st_op, _contract_operation(contract, st_op.method, st_op.path)))
     order = {REMIX_OP: 0, RETRIEVE_OP: 1, CREATE_OP: 2}
     operations.sort(key=lambda pair: order.get(pair[1].operation_id, 9))
-    coverage = {f"{op.operation_id}:coverage": _coverage(st_op, op) for st_op, op in operations}
-    fuzzing = {
+    covering = {
+        f"{op.operation_id}:coverage": _coverage(st_op, op) for st_op, op in operations if coverage
+    }
+    fuzzing_ = {
         f"{op.operation_id}:{mode.value}": _fuzzing(
             st_op, op, mode, seed, f"{op.operation_id}:{mode.value}", demand
         )
         for st_op, op in operations
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
+        if fuzzing
     }
-    return coverage, fuzzing
+    return covering, fuzzing_
 
 
 def _schema(contract: Contract) -> Any:

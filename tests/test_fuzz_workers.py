@@ -1,0 +1,168 @@
+"""`remixcheck fuzz --workers N` and `--phases`: real emulators, requests counted at the server."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from remixcheck.conformance.targets import Target
+from remixcheck.emulator import RunningEmulator, running_emulator
+from remixcheck.fuzzing import fuzzer as fuzz
+from remixcheck.fuzzing.drafts import COVERAGE, FUZZING, REMIXCHECK
+from remixcheck.results.model import Outcome
+from tests.conftest import run_cli
+
+KEY_ENV = "REMIXCHECK_FUZZ_WORKERS_KEY"
+
+
+def _target(emu: RunningEmulator, **overrides: object) -> Target:
+    target = Target(
+        name=f"{emu.vendor}-emulator",
+        vendor=emu.vendor,
+        base_url=emu.base_url,
+        api_key_env=KEY_ENV,
+        api_key=emu.api_key,
+        video_id=emu.source_video_id,
+        emulated=True,
+    )
+    for name, value in overrides.items():
+        setattr(target, name, value)
+    return target
+
+
+def _requests_at(emu: RunningEmulator) -> int:
+    return sum(emu.state.snapshot()["requests"].values())
+
+
+def _outcomes(fuzzed: fuzz.TargetFuzz) -> dict[str, Outcome]:
+    return {c.check: c.outcome for c in fuzzed.result.checks}
+
+
+@pytest.mark.parametrize(("workers", "cap"), [(2, 1), (4, 7), (4, 90), (8, 61)])
+def test_workers_never_pass_max_requests_at_the_server(workers: int, cap: int) -> None:
+    with running_emulator("openai", job_seconds=0.3) as emu:
+        before = _requests_at(emu)
+        run = fuzz.run([_target(emu)], fuzz.FuzzOptions(max_requests=cap, seed=1, workers=workers))
+        assert _requests_at(emu) - before == cap
+    fuzzed = run.targets[0]
+    assert fuzzed.meta["requests_sent"] == cap
+    assert fuzzed.meta["workers"] == workers
+    assert "--max-requests" in fuzzed.meta["stop_reason"]
+
+
+@pytest.mark.parametrize(("fault", "cap"), [((), 0), ((), 2), (("accept-empty-prompt",), 3)])
+def test_workers_never_pass_max_billable(fault: tuple[str, ...], cap: int) -> None:
+    # With the fault, the server accepts invalid remixes too: the cap must hold all the same.
+    with running_emulator("openai", job_seconds=0.3, faults=fault) as emu:
+        run = fuzz.run(
+            [_target(emu, max_billable=cap)],
+            fuzz.FuzzOptions(max_requests=120, seed=2, workers=4),
+        )
+        jobs = emu.state.snapshot()["billable_jobs"]
+    assert jobs <= cap
+    assert run.targets[0].meta["billable_sent"] == jobs
+
+
+@pytest.mark.parametrize("vendor", ["openai", "bifrost"])
+def test_workers_against_a_faithful_emulator_break_no_invariant(vendor: str) -> None:
+    # Polls of one job judged out of order would look like a status going back, a remix
+    # accepted before the create that started its job like a broken chain (fuzz.invariants).
+    with running_emulator(vendor, job_seconds=0.3) as emu:
+        run = fuzz.run([_target(emu)], fuzz.FuzzOptions(max_requests=150, seed=1, workers=4))
+    outcomes = _outcomes(run.targets[0])
+    assert outcomes["fuzz.invariants"] in (Outcome.PASS, Outcome.DEVIATION), outcomes
+    assert Outcome.ERROR not in outcomes.values(), outcomes
+    assert run.targets[0].meta["requests_sent"] == 150
+    assert run.targets[0].meta["transport_errors"] == 0
+
+
+STATEFUL = [
+    ("no-remixed-from", "openai"),
+    ("ignore-not-completed", "bifrost"),
+    ("status-regresses", "apifree"),
+]
+
+
+@pytest.mark.parametrize(("fault", "vendor"), STATEFUL, ids=[f for f, _ in STATEFUL])
+def test_workers_keep_the_order_stateful_checks_need(fault: str, vendor: str) -> None:
+    # Each needs a chain in order: a job started, then remixed or polled, then its answer
+    # compared with what came before.
+    with running_emulator(vendor, job_seconds=0.3, faults=(fault,)) as emu:
+        run = fuzz.run([_target(emu)], fuzz.FuzzOptions(max_requests=60, seed=1, workers=4))
+    assert _outcomes(run.targets[0])["fuzz.invariants"] is Outcome.VIOLATION
+
+
+# -- phases -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("phases", "origins"),
+    [
+        (("edge",), {REMIXCHECK}),
+        (("coverage",), {COVERAGE}),
+        (("fuzzing",), {FUZZING}),
+        (("edge", "coverage"), {REMIXCHECK, COVERAGE}),
+    ],
+)
+def test_phases_choose_what_is_generated(phases: tuple[str, ...], origins: set[str]) -> None:
+    with running_emulator("openai", job_seconds=0.3) as emu:
+        run = fuzz.run([_target(emu)], fuzz.FuzzOptions(max_requests=120, seed=1, phases=phases))
+    fuzzed = run.targets[0]
+    # A follow-up keeps the origin of the request it follows.
+    assert {r.origin for r in fuzzed.sent} == origins
+    assert fuzzed.meta["phases"] == list(phases)
+
+
+def test_edge_cases_alone_end_before_the_budget() -> None:
+    with running_emulator("openai", job_seconds=0.3) as emu:
+        before = _requests_at(emu)
+        run = fuzz.run([_target(emu)], fuzz.FuzzOptions(max_requests=500, seed=1, phases=("edge",)))
+        sent = _requests_at(emu) - before
+    assert sent == run.targets[0].meta["requests_sent"] < 500
+    assert run.targets[0].meta["stop_reason"] == "generation exhausted"
+
+
+def test_cli_phases_and_workers_reach_the_run(tmp_path: Path) -> None:
+    out = run_cli(
+        "fuzz",
+        "--emulate",
+        "openai",
+        "--max-requests",
+        "80",
+        "--seed",
+        "3",
+        "--workers",
+        "3",
+        "--phases",
+        "edge,coverage",
+        "--report-dir",
+        str(tmp_path),
+        cwd=tmp_path,
+    )
+    assert out.returncode in (0, 1), out.stdout + out.stderr
+    [target] = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))["targets"]
+    assert target["fuzz"]["phases"] == ["edge", "coverage"]
+    assert target["fuzz"]["workers"] == 3
+    assert target["fuzz"]["requests_sent"] == 80
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--workers", "0"], "Invalid value for '--workers': 0 is not in the range 1<=x<=32"),
+        (["--workers", "many"], "Invalid value for '--workers': 'many' is not a valid integer"),
+        (["--workers", "33"], "Invalid value for '--workers': 33 is not in the range 1<=x<=32"),
+        (["--phases", "edge,stateful"], "unknown phase(s) stateful; choose from edge, coverage"),
+        (["--phases", ","], "no phase given"),
+    ],
+)
+def test_bad_workers_or_phases_is_a_usage_error(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    out = run_cli("fuzz", "--emulate", "openai", *args, "--report-dir", str(tmp_path), cwd=tmp_path)
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert message in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1, out.stderr
+    assert "Traceback" not in out.stderr
