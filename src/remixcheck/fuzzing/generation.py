@@ -179,9 +179,9 @@ def _from_case(case: Any, op: Operation, origin: str, stream: str, n: int) -> Dr
         return None  # not sendable as HTTP at all (a NaN in JSON, say): nothing to judge
     body = _as_bytes(prepared.body)
     ctype = _as_text(prepared.headers.get("Content-Type"))
-    if body and ctype and "boundary=" in ctype:
+    old = _boundary(body, ctype)
+    if body and ctype and old:
         # A random multipart boundary would make the same seed send different bytes.
-        old = ctype.split("boundary=", 1)[1].split(";", 1)[0].strip('"')
         new = f"remixcheck{hashlib.sha256(f'{stream}:{n}'.encode()).hexdigest()[:24]}"
         body = body.replace(old.encode(), new.encode())
         ctype = ctype.replace(old, new)
@@ -209,6 +209,20 @@ def _from_case(case: Any, op: Operation, origin: str, stream: str, n: int) -> Dr
         stream=stream,
         generated_id_only=negative_path,
     )
+
+
+def _boundary(body: bytes | None, ctype: str | None) -> str | None:
+    """The multipart boundary of a body: its Content-Type's, or (when a case labels the body
+    as something else: an unsupported content type) the first line of a body that is
+    multipart all the same."""
+    if not body or not ctype:
+        return None
+    if "boundary=" in ctype:
+        return ctype.split("boundary=", 1)[1].split(";", 1)[0].strip('"')
+    first = body.split(b"\r\n", 1)[0]
+    if first.startswith(b"--") and len(first) > 2 and b"Content-Disposition: form-data" in body:
+        return first[2:].decode("latin-1")
+    return None
 
 
 def _as_bytes(value: Any) -> bytes | None:
