@@ -179,6 +179,7 @@ def fuzz(
         strict=strict,
         phases=phases,
         workers=workers,
+        cache_dir=cache / "fuzz",
         transport=TransportSettings(
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,

@@ -25,6 +25,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from remixcheck.__about__ import __version__
@@ -58,6 +59,7 @@ class FuzzOptions:
     # Threads sending at once, each on its own connection; the request cap is shared.
     # 1 keeps a seed's run exactly reproducible (with more, the jobs' ids arrive in any order).
     workers: int = 1
+    cache_dir: Path | None = None  # where the coverage phase is kept once generated; None: nowhere
     keep_cases: int = 50  # failing cases kept per target (each new kind of failure first)
     transport: TransportSettings = field(default_factory=TransportSettings)
 

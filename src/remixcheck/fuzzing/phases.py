@@ -15,7 +15,8 @@ barely starts, as it only fills what the other two leave of the budget. `--phase
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the CLI reads the phase names at start-up: nothing heavy is imported here
     from remixcheck.contract import profiles as vendors
@@ -46,29 +47,45 @@ def drafts(
     blocked: set[str],
     demand: Demand,
     phases: tuple[str, ...] = DEFAULT_PHASES,
+    cache_dir: Path | None = None,
 ) -> Iterator[Draft]:
     """Remix edge cases, then schemathesis's coverage phase, then its fuzzing, as `st run`
-    orders its phases; within a phase the operations take turns, remix first."""
+    orders its phases; within a phase the operations take turns, remix first. `cache_dir`:
+    where the coverage phase is kept once generated (see coverage_cache)."""
+    from remixcheck.fuzzing.coverage_cache import coverage_drafts
     from remixcheck.fuzzing.edge_cases import edge_cases
 
     if EDGE in phases:
         yield from edge_cases(profile, ids)
-    if COVERAGE not in phases and FUZZING not in phases:
-        return  # schemathesis is not even imported
-    from remixcheck.fuzzing.generation import schemathesis_streams
+    if COVERAGE in phases:
+        yield from coverage_drafts(
+            contract,
+            cache_dir,
+            lambda: _take_turns(_streams(contract, seed, demand, COVERAGE)[0], blocked, demand),
+        )
+    if FUZZING in phases:
+        yield from _take_turns(_streams(contract, seed, demand, FUZZING)[1], blocked, demand)
 
-    coverage, fuzzing = schemathesis_streams(
-        contract, seed, demand, coverage=COVERAGE in phases, fuzzing=FUZZING in phases
+
+def _streams(contract: Contract, seed: int, demand: Demand, phase: str) -> Any:
+    from remixcheck.fuzzing.generation import schemathesis_streams  # imports schemathesis
+
+    return schemathesis_streams(
+        contract, seed, demand, coverage=phase == COVERAGE, fuzzing=phase == FUZZING
     )
-    for streams in (coverage, fuzzing):
-        while streams:
-            demand.streams = len(streams)
-            for name in list(streams):
-                if name in blocked:
-                    del streams[name]
-                    continue
-                draft = next(streams[name], None)
-                if draft is None:
-                    del streams[name]
-                else:
-                    yield draft
+
+
+def _take_turns(
+    streams: dict[str, Iterator[Draft]], blocked: set[str], demand: Demand
+) -> Iterator[Draft]:
+    while streams:
+        demand.streams = len(streams)
+        for name in list(streams):
+            if name in blocked:
+                del streams[name]
+                continue
+            draft = next(streams[name], None)
+            if draft is None:
+                del streams[name]
+            else:
+                yield draft

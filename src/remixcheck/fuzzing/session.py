@@ -161,6 +161,7 @@ class Session:
             blocked_streams,
             demand,
             options.phases,
+            options.cache_dir,
         )
         while not self.halted:
             try:
