@@ -166,3 +166,15 @@ def test_bad_workers_or_phases_is_a_usage_error(
     assert message in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1, out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_max_time_stops_every_worker() -> None:
+    with running_emulator("openai", job_seconds=0.3) as emu:
+        run = fuzz.run(
+            [_target(emu)],
+            fuzz.FuzzOptions(max_requests=100_000, max_time=0.5, seed=1, workers=4),
+        )
+        sent_at_stop = _requests_at(emu)
+    meta = run.targets[0].meta
+    assert "--max-time" in meta["stop_reason"]
+    assert meta["requests_sent"] == sent_at_stop < 100_000
