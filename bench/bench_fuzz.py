@@ -11,8 +11,11 @@ order, each contender runs against a fresh emulator of the same vendor:
                   failures into the next)
   remixcheck      `remixcheck fuzz --base-url ... --max-requests R`, the CLI
   remixcheck-lib  `remixcheck.fuzzing.fuzzer.run(...)` with max_requests=R: the library call, timed in
-                  a fresh process once remixcheck.fuzzing.fuzzer, schemathesis and hypothesis are
-                  imported, as st's engine starts once its CLI has imported them
+                  a fresh process once remixcheck.fuzzing.fuzzer, schemathesis and hypothesis
+                  (and the schemathesis modules a run imports on first use) are imported, as
+                  st's engine starts once its CLI has imported them; with the coverage cache
+                  the CLI uses (one untimed call builds it first, as any first run does)
+  remixcheck-lib -wN  the same with workers=N (--workers)
 
 Requests per second = requests counted at the emulator / time. The headline (the target) is
 the library call against st's own run time (running_time in its JSON report, which starts
@@ -29,7 +32,11 @@ against the faithful emulator end in none, which the benchmark checks).
 The fixed costs of a run (interpreter, imports, loading the spec, Hypothesis's first draws,
 reports) weigh most on small runs, so throughput is measured at two sizes.
 
+With --phase-matrix, it also runs every fault against `st run --phases P` for each of st's
+phases alone, and against remixcheck with each set of its phases (found: as above).
+
     .venv/bin/python bench/bench_fuzz.py [--quick] [--repeat N] [--vendor openai] [--examples 20,100]
+                                         [--workers 4] [--phase-matrix]
 """
 
 from __future__ import annotations
@@ -220,7 +227,8 @@ def rc_lib(
 # The modules a run imports on first use, imported before the clock starts: st's CLI has
 # imported its own (schema loading, generation, coverage, requests) before its running_time.
 _LIBRARY_CALL = """
-import json, sys, time
+import json, os, sys, time
+from pathlib import Path
 import hypothesis, schemathesis, requests
 import schemathesis.specs.openapi.schemas, schemathesis.specs.openapi._hypothesis
 import schemathesis.specs.openapi.coverage, schemathesis.generation.drivers
@@ -230,7 +238,8 @@ from remixcheck.conformance.targets import Target
 vendor, base_url, key, video_id, budget, seed, workers = sys.argv[1:8]
 target = Target(name="bench", vendor=vendor, base_url=base_url, api_key_env="K",
                 api_key=key, video_id=video_id, emulated=True)
-options = fuzz.FuzzOptions(max_requests=int(budget), seed=int(seed), workers=int(workers))
+options = fuzz.FuzzOptions(max_requests=int(budget), seed=int(seed), workers=int(workers),
+                           cache_dir=Path(os.environ["XDG_CACHE_HOME"]) / "remixcheck" / "fuzz")
 start = time.perf_counter()
 fuzz.run([target], options)
 print(json.dumps({"seconds": time.perf_counter() - start}))
@@ -267,6 +276,7 @@ def throughput(vendor: str, examples: int, rounds: int, workers: list[int]) -> d
     calibration, _ = st_run(vendor, examples)
     budget = calibration.requests
     print(f"st run -n {examples} sent {budget} requests: remixcheck gets --max-requests {budget}")
+    rc_lib_fresh(vendor, budget)  # builds the coverage cache, as any first run does
     jobs: dict[str, Callable[[], Sample]] = {
         "st run": lambda: st_run(vendor, examples)[0],
         "remixcheck": lambda: rc_cli(vendor, budget),
@@ -453,6 +463,8 @@ def main() -> None:
         # One Hypothesis storage for every run of both tools (children inherit it): its unicode
         # tables (~2 s to build) are built once, as on any machine after a first run.
         os.environ["HYPOTHESIS_STORAGE_DIRECTORY"] = home
+        # remixcheck keeps its coverage phase in the user's cache: here, in the same folder.
+        os.environ["XDG_CACHE_HOME"] = home
         speed = {str(n): throughput(args.vendor, n, rounds, workers) for n in sizes}
         print("\nfault matrix")
         faults = fault_matrix(args.vendor, sizes[0], only_first=args.smoke)
