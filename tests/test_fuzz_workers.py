@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
 
 from remixcheck.conformance.targets import Target
+from remixcheck.conformance.transport import TransportSettings
 from remixcheck.emulator import RunningEmulator, running_emulator
 from remixcheck.fuzzing import fuzzer as fuzz
 from remixcheck.fuzzing.drafts import COVERAGE, FUZZING, REMIXCHECK
@@ -178,3 +180,23 @@ def test_max_time_stops_every_worker() -> None:
     meta = run.targets[0].meta
     assert "--max-time" in meta["stop_reason"]
     assert meta["requests_sent"] == sent_at_stop < 100_000
+
+
+def test_rate_holds_across_workers() -> None:
+    # Each worker pacing on its own would send 4x --rate. A lower bound only: a loaded
+    # machine can make the run slower, never faster than the shared pace allows.
+    rate, cap = 20.0, 12
+    options = fuzz.FuzzOptions(
+        max_requests=cap,
+        seed=1,
+        workers=4,
+        phases=("coverage",),
+        transport=TransportSettings(rate=rate),
+    )
+    with running_emulator("openai", job_seconds=0.3) as emu:
+        started = time.monotonic()
+        # No source video: the requests go to ids no order binds, so to every worker.
+        run = fuzz.run([_target(emu, video_id=None)], options)
+        elapsed = time.monotonic() - started
+    assert run.targets[0].meta["requests_sent"] == cap
+    assert elapsed >= (cap - 1) / rate

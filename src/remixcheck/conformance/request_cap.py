@@ -1,8 +1,10 @@
-"""A hard cap on requests shared by the transports of one target (`fuzz --workers N`)."""
+"""A hard cap on requests, and the pace of `--rate`, each shared by the transports of one
+target (`fuzz --workers N`): N senders never pass the cap nor the rate."""
 
 from __future__ import annotations
 
 import threading
+import time
 
 
 class RequestCap:
@@ -27,3 +29,22 @@ class RequestCap:
 
     def spent(self) -> bool:
         return self.limit is not None and self._taken >= self.limit
+
+
+class Pacer:
+    """Spaces requests at least 1/rate seconds apart, however many transports share it."""
+
+    def __init__(self, rate: float | None) -> None:
+        self.rate = rate
+        self._next = 0.0  # the monotonic time from which the next request may leave
+        self._lock = threading.Lock()
+
+    def delay(self) -> float:
+        """Seconds to wait before sending; the slot is taken, so the next caller waits longer."""
+        if not self.rate:
+            return 0.0
+        with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next)
+            self._next = slot + 1.0 / self.rate
+            return slot - now

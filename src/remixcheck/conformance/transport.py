@@ -18,7 +18,7 @@ from remixcheck.__about__ import __version__
 from remixcheck.conformance import stopping
 from remixcheck.conformance.bodies import BodyDecoder
 from remixcheck.conformance.netdeadline import Clock, DeadlineBackend
-from remixcheck.conformance.request_cap import RequestCap
+from remixcheck.conformance.request_cap import Pacer, RequestCap
 from remixcheck.conformance.wire import (
     _join,
     _origin,
@@ -123,7 +123,7 @@ class Transport:
         # A hard cap on requests, retries and redirects included (fuzz --max-requests); None: no cap.
         self.request_limit: int | None = None
         self.shared_cap: RequestCap | None = None  # replaces it: N workers' transports, one count
-        self._last_send = 0.0
+        self.pacer = Pacer(settings.rate)  # --rate; shared by the transports of N workers
         self._waited_429 = 0.0
         self._last_status = 0  # of the previous answer: after a 5xx a reset is retried once
         self.last_notes: list[str] = []
@@ -355,11 +355,9 @@ class Transport:
             return self._client.send(request, stream=True)
 
     def _pace(self) -> None:
-        if self.settings.rate:
-            gap = 1.0 / self.settings.rate - (time.monotonic() - self._last_send)
-            if gap > 0 and not stopping.sleep(min(gap, max(self.time_left(), 0.0))):
-                raise Interrupted(stopping.reason())
-        self._last_send = time.monotonic()
+        gap = self.pacer.delay()
+        if gap > 0 and not stopping.sleep(min(gap, max(self.time_left(), 0.0))):
+            raise Interrupted(stopping.reason())
 
     def _wait_retry_after(self, response: httpx.Response, retried: int) -> None:
         """Wait out a 429 within the budget, or raise RateLimited: never a pass, never a loop."""

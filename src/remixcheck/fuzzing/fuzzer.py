@@ -128,12 +128,13 @@ def fuzz_target(
     deadline = started + options.max_time if options.max_time else None
     session = Session(target, options, progress, cap, deadline, Judge(validator), ids)
     with contextlib.ExitStack() as stack:
-        transports = []
+        transports: list[Transport] = []
         for _ in range(options.workers):
             transport = stack.enter_context(
                 Transport(target.base_url, target.api_key, target.api_key_env, options.transport)
             )
             transport.shared_cap, transport.deadline = cap, deadline
+            transport.pacer = transports[0].pacer if transports else transport.pacer
             transports.append(transport)
         pool = Pool(session, transports)
         stack.callback(pool.close)
