@@ -15,7 +15,8 @@ order, each contender runs against a fresh emulator of the same vendor:
                   (and the schemathesis modules a run imports on first use) are imported, as
                   st's engine starts once its CLI has imported them; with the coverage cache
                   the CLI uses (one untimed call builds it first, as any first run does)
-  remixcheck-lib -wN  the same with workers=N (--workers)
+  remixcheck-lib -wN  the same with workers=N (--workers); and, apart, 1 against N workers on
+                  a loopback server that answers after 20 ms (what workers are for)
 
 Requests per second = requests counted at the emulator / time. The headline (the target) is
 the library call against st's own run time (running_time in its JSON report, which starts
@@ -49,9 +50,11 @@ import re
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import _common as c
@@ -64,6 +67,7 @@ from remixcheck.fuzzing.phases import parse_phases
 KEY_ENV = "REMIXCHECK_BENCH_KEY"
 SEED = 1
 JOB_SECONDS = 0.3
+SLOW_SECONDS = 0.02  # the slow target's answer time, for the --workers comparison
 TARGET = 2.0  # issue 18: at least 2x plain schemathesis in requests per second
 
 # The emulators log what they refuse; the benchmark sends that on purpose.
@@ -404,6 +408,67 @@ def fault_matrix(vendor: str, examples: int, *, only_first: bool = False) -> dic
     }
 
 
+class _SlowHandler(BaseHTTPRequestHandler):
+    """Answers every request 404 in the error envelope after SLOW_SECONDS, as a far host would."""
+
+    protocol_version = "HTTP/1.1"
+
+    def _answer(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length") or 0))
+        time.sleep(SLOW_SECONDS)
+        body = b'{"error": {"message": "No video found", "type": "invalid_request_error", "param": null, "code": null}}'
+        self.send_response(404)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _answer
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def workers_on_a_slow_target(workers: list[int], rounds: int, budget: int) -> dict[str, Any]:
+    """What --workers is for: a target whose answers take longer than drawing a request."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _SlowHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    target = Target(
+        name="slow",
+        vendor="openai",
+        base_url=f"http://127.0.0.1:{server.server_address[1]}",
+        api_key_env="K",
+        api_key="sk-bench",
+        video_id="video_123",
+    )
+
+    def one(n: int) -> float:
+        start = time.perf_counter()
+        run = fuzz.run([target], fuzz.FuzzOptions(max_requests=budget, seed=SEED, workers=n))
+        return run.targets[0].meta["requests_sent"] / (time.perf_counter() - start)
+
+    try:
+        rates = c.round_robin({f"-w{n}": lambda n=n: one(n) for n in [1, *workers]}, rounds)  # type: ignore[misc]
+    finally:
+        server.shutdown()
+        server.server_close()
+    ratios = {k: c.Spread.of(c.ratios(v, rates["-w1"])) for k, v in rates.items() if k != "-w1"}
+    c.print_table(
+        f"--workers against a loopback server answering after {SLOW_SECONDS * 1000:.0f} ms "
+        f"({budget} requests, {rounds} rounds)",
+        ["workers", "req/s", "vs --workers 1"],
+        [
+            [k, c.Spread.of(v).fmt(c.rate), ratios[k].fmt(c.times) if k in ratios else ""]
+            for k, v in rates.items()
+        ],
+    )
+    return {
+        "seconds": SLOW_SECONDS,
+        "rates": {k: c.Spread.of(v) for k, v in rates.items()},
+        "ratios": ratios,
+    }
+
+
 ST_PHASES = ("examples", "coverage", "fuzzing", "stateful")
 RC_PHASES = ("edge", "edge,coverage", "edge,fuzzing", "coverage,fuzzing", "edge,coverage,fuzzing")
 
@@ -469,6 +534,11 @@ def main() -> None:
         print("\nfault matrix")
         faults = fault_matrix(args.vendor, sizes[0], only_first=args.smoke)
         phases = phase_matrix(args.vendor, sizes[0]) if args.phase_matrix else None
+        slow = (
+            workers_on_a_slow_target(workers, rounds, 20 if args.smoke else 120)
+            if workers
+            else None
+        )
     c.write_report(
         "bench_fuzz",
         {
@@ -477,6 +547,7 @@ def main() -> None:
             "throughput": speed,
             "faults": faults,
             "phases": phases,
+            "workers_on_a_slow_target": slow,
         },
     )
     if not (all(s["met"] for s in speed.values()) and faults["met"]):
