@@ -570,6 +570,11 @@ def test_openai_create_validates_enums_and_accepts_schema_valid_bodies(
             ]
             == "invalid_type"
         )
+        # OpenAI's document declares JSON create's input_reference an object, not nullable.
+        for ref in (None, 0, False, "x"):
+            body = {"prompt": "x", "input_reference": ref}
+            err = assert_error("openai", c.post("/v1/videos", json=body), 400)
+            assert (err["code"], err["param"]) == ("invalid_type", "input_reference")
         # The contract leaves model open and allows extra create fields.
         r = c.post(
             "/v1/videos",
