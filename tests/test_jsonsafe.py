@@ -156,7 +156,7 @@ def test_fast_path_agrees_with_the_careful_path_on_valid_json(
 @given(
     data=st.lists(
         st.sampled_from(
-            ['{', '}', '[', ']', ',', ':', '"a"', '"a:"', '"\\":"', '1', '1e999', 'NaN', '"\\ud800"',
+            ['{', '}', '[', ']', ',', ':', '"a"', '"a:"', '"\\":"', '1', '1e999', 'NaN', '"\\ud800"', '"\\u003a"',
              '"\\ud83d\\ude00"', 'null', ' ', '"b" :', '"a":', '\ufeff', '\x01', '-0', '1.5']
         ),
         max_size=16,
@@ -174,6 +174,9 @@ def test_fast_path_agrees_with_the_careful_path_on_fragments(data: str) -> None:
         b'{"a" : 1, "a" :2}',
         b'{"k": [{"a": 1, "a": 2}], "u": "http://h"}',
         b'{"\\"a": 1, "\\"a": 2}',
+        # An escaped colon must not make up for the colon a duplicate dropped.
+        b'{"a": 1, "a": "\\u003a"}',
+        b'{"a": "\\u003A", "a": "x"}',
     ],
 )
 def test_duplicates_are_not_hidden_by_the_fast_path(body: bytes) -> None:

@@ -8,8 +8,8 @@ use (surrogates replaced by U+FFFD, non-finite numbers by null, last duplicate w
 one `Problem` per thing that is not RFC 8259 JSON.
 
 A body goes first to msgspec's decoder, about four times faster than the standard library's
-here: it refuses every problem above but duplicate keys, which a count of the decoded keys
-against the colons of the text rules out. Whatever it refuses, or may hide a duplicate, takes
+here: it refuses every problem above but duplicate keys, which comparing the colons of the
+text with those of the value encoded again rules out. Whatever it refuses, or may hide a duplicate, takes
 the careful path: the standard library's C decoder with two hooks, whose extra work (a walk of
 the decoded value) runs only when a cheap byte-level test says a problem is possible.
 """
@@ -41,10 +41,8 @@ FATAL = frozenset({SYNTAX, DEPTH})
 # UTF-8, caught before parsing), so text without one needs no walk for it.
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
-# Each key ends in a quote, optional blanks and a colon; strings may hold more such runs.
-_KEY_END = re.compile(r'"[ \t\r\n]*:')
-_KEY_END_BYTES = re.compile(rb'"[ \t\r\n]*:')
 _FAST = msgspec.json.Decoder()
+_ENCODE = msgspec.json.Encoder().encode
 _MISS = NOT_CLEAN = object()
 
 
@@ -201,12 +199,12 @@ def _fast(data: bytes | bytearray | memoryview | str, max_depth: int, duplicates
         opens = data.count(b"{")
         if opens + data.count(b"[") > max_depth:
             return _MISS
-        colon, key_end = b":", _KEY_END_BYTES
+        colon = b":"
     elif isinstance(data, str):
         opens = data.count("{")
         if opens + data.count("[") > max_depth:
             return _MISS
-        colon, key_end = ":", _KEY_END  # type: ignore[assignment]
+        colon = ":"  # type: ignore[assignment]
     else:
         return _fast(bytes(data), max_depth, duplicates)
     try:
@@ -215,28 +213,20 @@ def _fast(data: bytes | bytearray | memoryview | str, max_depth: int, duplicates
         return _MISS
     if not opens or not duplicates:
         return value
-    # One brace is the top object itself: its length is every key it kept.
-    keys = len(value) if opens == 1 and type(value) is dict else _key_count(value)
-    # Every key is followed by its own colon, so colons >= keys written >= keys kept; equality
-    # proves no key was written twice.
-    if data.count(colon) == keys:  # type: ignore[arg-type]
-        return value
-    return value if len(key_end.findall(data)) == keys else _MISS  # type: ignore[arg-type]
-
-
-def _key_count(value: Any) -> int:
-    """Keys kept in the decoded value (recursion is safe: the depth was bounded before)."""
-    if type(value) is dict:
-        count = len(value)
-        items: Any = value.values()
-    elif type(value) is list:
-        count, items = 0, value
-    else:
-        return 0
-    for item in items:
-        if type(item) is dict or type(item) is list:
-            count += _key_count(item)
-    return count
+    colons = data.count(colon)  # type: ignore[arg-type]
+    if opens == 1 and type(value) is dict and colons == len(value):
+        return value  # one object whose every colon is a key's: none was written twice
+    # Encoded again, the value has one colon per key kept and the colons of its strings;
+    # the text had one per key written and the same strings, plus those of any value a
+    # duplicate dropped. So the counts are equal exactly when no key was written twice,
+    # unless a string spells a colon as an escape (\u003a): that text takes the careful path.
+    if ("\\u003" if colon == ":" else b"\\u003") in data:  # type: ignore[operator]
+        return _MISS
+    try:
+        again = _ENCODE(value).count(b":")
+    except (OverflowError, TypeError, ValueError):
+        return _MISS
+    return value if colons == again else _MISS
 
 
 def decode(data: bytes | bytearray | memoryview | str, *, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
