@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -106,7 +107,7 @@ def validate_files(
     report = OfflineReport(vendor=validator.profile.id)
     for path in paths:
         report.files.append(str(path))
-        for record in read(path):
+        for record in _batched(read(path)):
             report.records += 1
             if isinstance(record, recordings.BadRecord):
                 report.bad_record_count += 1
@@ -129,3 +130,15 @@ def validate_files(
                 if len(group.examples) < MAX_EXAMPLES:
                     group.examples.append(record.source)
     return report
+
+
+BATCH = 64
+
+
+def _batched(records: Iterable[recordings.Record]) -> Iterator[recordings.Record]:
+    """The same records, read 64 at a time before any is validated: alternating one read
+    with one validation ran a HAR at 35k exchanges/s, in runs of 64 at 43k (measured,
+    bench_bulk): each step keeps its own code and data warm for a run."""
+    pending = iter(records)
+    while batch := list(itertools.islice(pending, BATCH)):
+        yield from batch
