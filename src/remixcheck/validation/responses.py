@@ -98,12 +98,14 @@ class ResponseChecks(Judging):
             media = spec.content.get(JSON)
             if media is None:
                 return out
-        retry_after = headers.get("retry-after")
-        if spec.status_key == "429" and retry_after is not None and not _delay_seconds(retry_after):
-            out.append(self._retry_after_finding(spec, op, status, retry_after))
-        return out + self._response_body_findings(
+        if spec.status_key == "429":
+            retry_after = headers.get("retry-after")
+            if retry_after is not None and not _delay_seconds(retry_after):
+                out.append(self._retry_after_finding(spec, op, status, retry_after))
+        found = self._response_body_findings(
             media, spec, op, status, body, raw=raw, truncated=truncated
         )
+        return out + found if out else found
 
     def _retry_after_finding(
         self, spec: ResponseSpec, op: str, status: int, retry_after: str
