@@ -95,3 +95,21 @@ def video_body() -> dict[str, Any]:
 
 
 pytest_plugins = ["pytester"]
+
+
+def emulator_target(emu: Any, api_key_env: str, **overrides: object) -> Any:
+    """A run Target for a running emulator (its key, its completed source video)."""
+    from remixcheck.conformance.targets import Target
+
+    target = Target(
+        name=f"{emu.vendor}-emulator",
+        vendor=emu.vendor,
+        base_url=emu.base_url,
+        api_key_env=api_key_env,
+        api_key=emu.api_key,
+        video_id=emu.source_video_id,
+        emulated=True,
+    )
+    for name, value in overrides.items():
+        setattr(target, name, value)
+    return target

@@ -20,7 +20,7 @@ from remixcheck.fuzzing import fuzzer as fuzz
 from remixcheck.fuzzing.cases import CHECK_IDS
 from remixcheck.fuzzing.records import merge_results
 from remixcheck.results.model import Outcome
-from tests.conftest import run_cli
+from tests.conftest import emulator_target, run_cli
 
 KEY = "sk-FUZZ-supersecret-9f8e7d6c5b4a"
 RESULTS_SCHEMA = json.loads(
@@ -30,18 +30,7 @@ EMULATOR_KEY_ENV = "REMIXCHECK_FUZZ_TEST_KEY"
 
 
 def _target(emu: RunningEmulator, **overrides: object) -> Target:
-    target = Target(
-        name=f"{emu.vendor}-emulator",
-        vendor=emu.vendor,
-        base_url=emu.base_url,
-        api_key_env=EMULATOR_KEY_ENV,
-        api_key=emu.api_key,
-        video_id=emu.source_video_id,
-        emulated=True,
-    )
-    for name, value in overrides.items():
-        setattr(target, name, value)
-    return target
+    return emulator_target(emu, EMULATOR_KEY_ENV, **overrides)  # type: ignore[no-any-return]
 
 
 def _fuzz(

@@ -14,24 +14,13 @@ from remixcheck.emulator import RunningEmulator, running_emulator
 from remixcheck.fuzzing import fuzzer as fuzz
 from remixcheck.fuzzing.drafts import COVERAGE, FUZZING, REMIXCHECK
 from remixcheck.results.model import Outcome
-from tests.conftest import run_cli
+from tests.conftest import emulator_target, run_cli
 
 KEY_ENV = "REMIXCHECK_FUZZ_WORKERS_KEY"
 
 
 def _target(emu: RunningEmulator, **overrides: object) -> Target:
-    target = Target(
-        name=f"{emu.vendor}-emulator",
-        vendor=emu.vendor,
-        base_url=emu.base_url,
-        api_key_env=KEY_ENV,
-        api_key=emu.api_key,
-        video_id=emu.source_video_id,
-        emulated=True,
-    )
-    for name, value in overrides.items():
-        setattr(target, name, value)
-    return target
+    return emulator_target(emu, KEY_ENV, **overrides)  # type: ignore[no-any-return]
 
 
 def _requests_at(emu: RunningEmulator) -> int:
