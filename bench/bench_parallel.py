@@ -5,8 +5,9 @@ Runs the real CLI as a subprocess (`remixcheck validate FILE... --vendor openai 
 their wall times within each round. Inputs, written streaming to a temporary folder:
 
   jsonl       one JSON-lines file, cut into byte ranges by `-j 2`
-  2 x har     two HAR files of half the size each: a HAR goes whole to one worker, so two
-              of them are the case where HAR scales
+  1 x har     one HAR file: -j 2 cuts it into two ranges of entries, and the second range
+              decodes the entries before it only to count them
+  2 x har     two HAR files of half the size each: each goes whole to one worker
 
 Each round also runs the CLI on a one-line file (the fixed cost no process pool can share:
 interpreter, imports, contract) and reports the ratio net of it. The 1-minute load average
@@ -205,6 +206,7 @@ def main() -> None:
         # HAR reads about 3x slower than JSON lines: a third as many entries, similar walls.
         inputs = {
             "jsonl": [write_jsonl(scratch / "all.jsonl", n, records)],
+            "1 x har": [write_har(scratch / "one.har", max(1, n // 3), records)],
             "2 x har": [write_har(scratch / f"{i}.har", max(1, n // 6), records) for i in (1, 2)],
         }
         for kind, files in inputs.items():

@@ -293,3 +293,63 @@ def _a_worker_of(pid: int, after_cpu_seconds: float) -> int:
                     return int(child.pid)
         time.sleep(0.01)
     raise AssertionError("no worker process started, or none worked long enough")
+
+
+def _big_har(path: Path, entries: int, *, cut: float | None = None, seed: int = 3) -> Path:
+    """A HAR of judged, odd and unreadable entries; `cut`: the text ends that far in."""
+    rng = random.Random(seed)
+    records: list[Any] = []
+    for i in range(entries):
+        kind = rng.randrange(6)
+        if kind == 0:
+            records.append(
+                _record("/v1/videos/video_1/remix", 200, video(size=rng.choice(BAD_SIZES)))
+            )
+        elif kind == 1:
+            records.append(_record("/v1/models", 200, {"data": []}, method="GET"))
+        else:
+            records.append(_record("/v1/videos/video_1/remix", 200, video(id=f"video_{i}")))
+    har = _har(records)
+    for i in range(3, entries, 97):
+        har["log"]["entries"][i] = {"request": 5}  # unreadable entries across the ranges
+    text = json.dumps(har, indent=1)
+    path.write_text(text if cut is None else text[: int(len(text) * cut)], encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("cut", [None, 0.3, 0.8])
+def test_one_har_is_cut_into_ranges_of_entries_with_the_same_report(
+    tmp_path: Path, cut: float | None
+) -> None:
+    """A single HAR goes to several processes as ranges of entries: the report, the sources of
+    the examples and the malformed end are those of -j 1."""
+    path = _big_har(tmp_path / "one.har", 1500, cut=cut)
+    ranges = parallel.plan([path], 3)
+    assert len(ranges) == 3
+    assert (ranges[0].first_entry, ranges[-1].last_entry) == (1, None)
+    one, three = _both(str(path), "--vendor", "openai", "--format", "json")
+    assert one.returncode == three.returncode == 2, three.stderr
+    assert three.stdout == one.stdout
+    assert three.stderr == one.stderr
+    report = json.loads(three.stdout)
+    assert report["bad_records"] >= 1
+    # Every entry read once: the ranges neither drop nor repeat any.
+    merged = parallel.merge([parallel.validate_piece(p, "openai") for p in ranges])
+    assert merged.to_dict() == _whole(path).to_dict()
+
+
+def test_ranges_past_the_last_entry_read_nothing_and_lose_nothing(tmp_path: Path) -> None:
+    """Small entries first and large ones after: the estimate from the head overshoots, so
+    the later ranges start past the end (and the malformed end falls in the first range)."""
+    small = [_record("/v1/videos/video_1/remix", 200, video(id=f"video_{i}")) for i in range(400)]
+    large = [_record("/v1/videos/video_1/remix", 200, video(prompt="x" * 40_000))] * 80
+    text = json.dumps(_har(small + large), indent=1)
+    path = tmp_path / "uneven.har"
+    path.write_text(text[: int(len(text) * 0.95)], encoding="utf-8")
+    ranges = parallel.plan([path], 3)
+    assert len(ranges) == 3
+    assert ranges[1].first_entry > 480  # past every entry the file holds
+    one, three = _both(str(path), "--vendor", "openai", "--format", "json")
+    assert one.returncode == three.returncode == 2, three.stderr
+    assert three.stdout == one.stdout
+    assert json.loads(three.stdout)["bad_records"] == 1

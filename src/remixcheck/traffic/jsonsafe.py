@@ -220,7 +220,7 @@ def _fast(data: bytes | bytearray | memoryview | str, max_depth: int, duplicates
     # the text had one per key written and the same strings, plus those of any value a
     # duplicate dropped. So the counts are equal exactly when no key was written twice,
     # unless a string spells a colon as an escape (\u003a): that text takes the careful path.
-    if ("\\u003" if colon == ":" else b"\\u003") in data:  # type: ignore[operator]
+    if (b"\\u003" if isinstance(data, bytes) else "\\u003") in data:  # type: ignore[operator]
         return _MISS
     try:
         again = _ENCODE(value).count(b":")

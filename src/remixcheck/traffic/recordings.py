@@ -218,12 +218,35 @@ def _headers(value: Any) -> list[tuple[str, str]]:
     raise TypeError("headers must be an object or a list of {name, value}")
 
 
-def _read_har(fh: BinaryIO, path: Path, head: bytes) -> Iterator[Record]:
+def read_har_entries(path: Path, first: int, last: int | None) -> Iterator[Record]:
+    """Entries first..last (1-based; last None: to the end) of a HAR file, as `read` gives
+    them: the entries before are decoded only to be counted, so each keeps its number."""
+    try:
+        fh = path.open("rb")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        head = fh.read(_PEEK)
+        stream = io.BufferedReader(_Peeked(head.removeprefix(codecs.BOM_UTF8), fh), _PEEK)
+        yield from _read_har(stream, path, head, first, last)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    finally:
+        fh.close()
+
+
+def _read_har(
+    fh: BinaryIO, path: Path, head: bytes, first: int = 1, last: int | None = None
+) -> Iterator[Record]:
     count = 0
     entries = harscan.Entries(fh, harmodel.DECODER)
     name = path.name
     try:
         for count, (entry, escaped) in enumerate(entries, start=1):
+            if count < first:
+                continue
+            if last is not None and count > last:
+                return
             source = f"{name}#entry{count}"
             try:
                 if isinstance(entry, harmodel.Entry):
@@ -235,7 +258,8 @@ def _read_har(fh: BinaryIO, path: Path, head: bytes) -> Iterator[Record]:
     except harscan.Malformed as exc:
         if count == 0 and not entries.found:
             raise InputError(f"{path}: neither HAR 1.2 nor JSON lines ({exc})") from None
-        yield BadRecord(f"{path.name}#entry{count + 1}", f"HAR ends in malformed JSON: {exc}")
+        if first <= count + 1 and (last is None or count + 1 <= last):  # else its range does
+            yield BadRecord(f"{name}#entry{count + 1}", f"HAR ends in malformed JSON: {exc}")
         return
     if count == 0 and not entries.found:
         raise InputError(f"{path}: neither HAR 1.2 (no log.entries) nor JSON lines")

@@ -31,12 +31,19 @@ def plan(paths: Sequence[Path], jobs: int) -> list[Piece]:
     """Every file in pieces, in order: JSON lines cut so that each job gets several."""
     sizes = [_size(p) for p in paths]
     size = max(MIN_PIECE, sum(sizes) // max(1, jobs * PIECES_PER_JOB))
-    return [piece for path in paths for piece in _split(path, size)]
+    share = max(1, sum(sizes) // max(1, jobs))
+    # A HAR larger than a job's share is cut into ranges of entries, as many as the shares
+    # it holds (each range decodes the entries before it to count them, so no more).
+    return [
+        piece
+        for path, bytes_ in zip(paths, sizes, strict=True)
+        for piece in _split(path, size, min(jobs, round(bytes_ / share)))
+    ]
 
 
-def _split(path: Path, size: int) -> list[Piece]:
+def _split(path: Path, size: int, har_pieces: int) -> list[Piece]:
     try:
-        return pieces.split(path, size)
+        return pieces.split(path, size, har_pieces)
     except InputError:
         # Read whole in its turn, it raises the same error then: the first bad file in the
         # order given is the one reported, as with one process.
