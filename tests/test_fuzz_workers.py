@@ -189,3 +189,61 @@ def test_rate_holds_across_workers() -> None:
         elapsed = time.monotonic() - started
     assert run.targets[0].meta["requests_sent"] == cap
     assert elapsed >= (cap - 1) / rate
+
+
+def test_the_429_wait_budget_is_one_for_all_workers() -> None:
+    """--max-retry-wait bounds the waiting of the whole target: 4 workers waiting out 429s
+    retry at most as often as one may (counted at the server as repeated requests)."""
+    import collections
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    seen: collections.Counter[tuple[str, ...]] = collections.Counter()
+    lock = threading.Lock()
+
+    class TooMany(BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            body = self.rfile.read(int(self.headers.get("content-length") or 0))
+            with lock:
+                headers = sorted(f"{k.lower()}: {v}" for k, v in self.headers.items())
+                seen[(self.command, self.path, body.hex(), *headers)] += 1
+            data = b'{"error": {"message": "slow down", "type": "rate_limit", "code": null}}'
+            self.send_response(429)
+            self.send_header("Retry-After", "1")
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _answer
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), TooMany)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        target = Target(
+            name="too-many",
+            vendor="openai",
+            base_url=f"http://127.0.0.1:{server.server_address[1]}",
+            api_key_env=KEY_ENV,
+            api_key="sk-test-0000",
+            video_id=None,
+            emulated=False,
+        )
+        options = fuzz.FuzzOptions(
+            max_requests=60,
+            max_time=30,
+            seed=1,
+            workers=4,
+            phases=("edge",),
+            transport=TransportSettings(max_retry_wait=2.0),
+        )
+        fuzz.run([target], options)
+    finally:
+        server.shutdown()
+        server.server_close()
+    retries = sum(n - 1 for n in seen.values())
+    assert sum(seen.values()) > retries  # requests did go out
+    assert retries <= 2  # two 1-second waits fit in --max-retry-wait 2, for all 4 workers

@@ -1,5 +1,5 @@
-"""A hard cap on requests, and the pace of `--rate`, each shared by the transports of one
-target (`fuzz --workers N`): N senders never pass the cap nor the rate."""
+"""A hard cap on requests, the pace of `--rate` and the 429 wait budget, each shared by the
+transports of one target (`fuzz --workers N`): N senders never pass any of them."""
 
 from __future__ import annotations
 
@@ -29,6 +29,24 @@ class RequestCap:
 
     def spent(self) -> bool:
         return self.limit is not None and self._taken >= self.limit
+
+
+class WaitBudget:
+    """Seconds a target may spend waiting out 429s (`--max-retry-wait`), shared by the
+    transports of one target: N workers wait at most that long in all, not N times."""
+
+    def __init__(self, limit: float) -> None:
+        self.limit = limit
+        self.waited = 0.0
+        self._lock = threading.Lock()
+
+    def take(self, seconds: float) -> bool:
+        """Claim `seconds` of waiting; False (nothing claimed) when that would pass the limit."""
+        with self._lock:
+            if self.waited + seconds > self.limit:
+                return False
+            self.waited += seconds
+            return True
 
 
 class Pacer:

@@ -18,7 +18,7 @@ from remixcheck.__about__ import __version__
 from remixcheck.conformance import stopping
 from remixcheck.conformance.bodies import BodyDecoder
 from remixcheck.conformance.netdeadline import Clock, DeadlineBackend
-from remixcheck.conformance.request_cap import Pacer, RequestCap
+from remixcheck.conformance.request_cap import Pacer, RequestCap, WaitBudget
 from remixcheck.conformance.wire import (
     _join,
     _origin,
@@ -124,7 +124,7 @@ class Transport:
         self.request_limit: int | None = None
         self.shared_cap: RequestCap | None = None  # replaces it: N workers' transports, one count
         self.pacer = Pacer(settings.rate)  # --rate; shared by the transports of N workers
-        self._waited_429 = 0.0
+        self.wait_budget = WaitBudget(settings.max_retry_wait)  # shared like the pacer
         self._last_status = 0  # of the previous answer: after a 5xx a reset is retried once
         self.last_notes: list[str] = []
         # When the target's time (--max-time) ends, as a time.monotonic() value; None: never.
@@ -370,16 +370,15 @@ class Transport:
         why = ""
         if retried >= self.settings.max_retries:
             why = f"still 429 after {retried} retries"
-        elif self._waited_429 + wait > self.settings.max_retry_wait:
-            why = (
-                f"waiting {wait:g} s would pass --max-retry-wait {self.settings.max_retry_wait:g} s"
-                f" ({self._waited_429:g} s already waited)"
-            )
         elif wait >= self.time_left():
             why = f"waiting {wait:g} s would pass the target's --max-time"
+        elif not self.wait_budget.take(wait):
+            why = (
+                f"waiting {wait:g} s would pass --max-retry-wait {self.settings.max_retry_wait:g} s"
+                f" ({self.wait_budget.waited:g} s already waited)"
+            )
         if why:
             raise RateLimited(f"rate limited: 429 with {said}; {why}")
-        self._waited_429 += wait
         if not stopping.sleep(wait):
             raise Interrupted(stopping.reason())
 

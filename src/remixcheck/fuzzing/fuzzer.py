@@ -134,7 +134,9 @@ def fuzz_target(
                 Transport(target.base_url, target.api_key, target.api_key_env, options.transport)
             )
             transport.shared_cap, transport.deadline = cap, deadline
-            transport.pacer = transports[0].pacer if transports else transport.pacer
+            if transports:  # one pace and one 429 wait budget for all the workers
+                transport.pacer = transports[0].pacer
+                transport.wait_budget = transports[0].wait_budget
             transports.append(transport)
         pool = Pool(session, transports)
         stack.callback(pool.close)
