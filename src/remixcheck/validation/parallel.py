@@ -110,7 +110,9 @@ def _run(pool: ProcessPoolExecutor, work: list[Piece], vendor: str) -> list[Offl
         # A bad file or Ctrl-C: the pieces under way would be thrown away, so stop them now
         # rather than wait for them.
         _stop_workers(pool)
-        pool.shutdown(wait=False, cancel_futures=True)
+        # Wait for the pool's manager thread (quick: its workers are gone). Left running, it
+        # races the interpreter's exit hook, which then prints a traceback (EBADF on its pipe).
+        pool.shutdown(wait=True, cancel_futures=True)
         raise
 
 
