@@ -1,11 +1,13 @@
-"""The entries of a HAR file, streamed: each one decoded by the standard library's C scanner.
+"""The entries of a HAR file, streamed: each one decoded by msgspec or the C scanner.
 
 A HAR is one JSON object, so a JSON-lines reader does not apply, and loading it whole would
 make memory grow with the capture. A streaming parser that hands every token to Python (ijson's
 events) costs more than validating the entry; ijson's C `items` builds a dotted path at every
 level, which makes a 100,000-deep document quadratic. So this reader walks the two outer
-levels itself (`{"log": {"entries": [`) and gives each value to `JSONDecoder.raw_decode`, over
-text read in chunks. The C scanner bounds nesting by raising RecursionError, in linear time.
+levels itself (`{"log": {"entries": [`), over text read in chunks, and decodes each entry
+with msgspec where its end can be proved (`Entries._entry`), with the standard library's
+`JSONDecoder.raw_decode` otherwise. The C scanner bounds nesting by raising RecursionError,
+in linear time.
 """
 
 from __future__ import annotations
@@ -26,11 +28,11 @@ _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _SCANNER = json.JSONDecoder()
 _MSGSPEC = msgspec.json.Decoder()
 _NOT_JSON = object()
-# An entry's first key. Entries of one file start with the same key, which inside a string
-# would have its quotes escaped: so "}, {<that key>:" outside any string ends an entry.
 _DEEP = 100
 _DEEP_START = re.compile(r"(?:[\[{][ \t\r\n]*){%d}" % (_DEEP + 1))  # noqa: UP031
 _MAX_FIRST_KEYS = 8  # a file whose entries start with ever new keys takes the slow path
+# An entry's first key. Entries of one file start with the same key, which inside a string
+# would have its quotes escaped: so "}, {<that key>:" outside any string ends an entry.
 _FIRST_KEY = re.compile(r'\{[ \t\r\n]*("(?:[^"\\]|\\.)*")[ \t\r\n]*:')
 # A decoding error this close to the end of the text may be a value cut by the chunk.
 _NEAR_END = 16
