@@ -162,7 +162,9 @@ class Judging(Locating):
                 found = memo.get(key)
                 if found is None:
                     found = self._remember(
-                        key, [self._extra_property(compiled, where, op, status, name, value)]
+                        key,
+                        [self._extra_property(compiled, where, op, status, name, value)],
+                        len(name) <= MEMO_MESSAGE_MAX,
                     )
                 out += found
         return out
