@@ -11,8 +11,10 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator
+from typing import Any
 
 EXIT_INTERRUPTED = 130
 HARD_EXIT_AFTER = 8.0  # seconds after the signal: the last resort if something ignores the flag
@@ -117,11 +119,21 @@ def signals_stop() -> Iterator[None]:
         if _interruptible:
             raise StopNow
 
+    hook = sys.unraisablehook
+
+    def quiet(unraisable: Any) -> None:
+        # A signal that lands in a gc or weakref callback (Hypothesis keeps one) raises StopNow
+        # where Python can only print it, with a traceback; the stop is already requested, and
+        # the nudges deliver it again where it can be raised.
+        if not isinstance(unraisable.exc_value, StopNow):
+            hook(unraisable)
+
     previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    sys.unraisablehook = quiet
     try:
         yield
     finally:
         _STOP_DONE.set()  # no more nudges: the work they break into is over
+        sys.unraisablehook = hook
         for sig, old in previous.items():
             signal.signal(sig, old)
-
