@@ -27,7 +27,10 @@ class FilePart:
 def _input_reference(request: Request, fields: dict[str, Any]) -> None:
     """Create's JSON `input_reference` is OpenAI's ImageRefParam: an object whose image_url and
     file_id are strings (multipart takes a file or that object, so any part is accepted there)."""
-    if "input_reference" not in fields or "json" not in request.headers.get("content-type", "").lower():
+    if (
+        "input_reference" not in fields
+        or "json" not in request.headers.get("content-type", "").lower()
+    ):
         return  # absent is fine; null is not: the document declares an object, not nullable
     ref = fields["input_reference"]
     if not isinstance(ref, dict):

@@ -47,7 +47,9 @@ def _uvicorn_config(app: Starlette) -> uvicorn.Config:
     )
 
 
-def _bind(host: str, port: int) -> socket.socket:
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket for any of remixcheck's servers (emulator, cassette, proxy), or a
+    UsageError that says why not."""
     try:
         family, kind, proto, _, address = socket.getaddrinfo(
             host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
@@ -58,13 +60,45 @@ def _bind(host: str, port: int) -> socket.socket:
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(address)
+        sock.listen(128)
     except OSError as exc:
         sock.close()
         raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     return sock
 
 
-def _base_url(sock: socket.socket) -> str:
+class ThreadedServer:
+    """A Starlette app served by uvicorn from a background thread, started before __init__
+    returns; stop() shuts it down and waits for the thread."""
+
+    def __init__(self, app: Starlette, host: str, port: int, name: str) -> None:
+        sock = bind(host, port)
+        self.base_url = base_url_of(sock)
+        self._server = _Server(_uvicorn_config(app))
+        self._thread = threading.Thread(
+            target=self._server.run,
+            kwargs={"sockets": [sock]},
+            name=f"remixcheck-{name}",
+            daemon=True,
+        )
+        self._thread.start()
+        deadline = time.monotonic() + START_TIMEOUT
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self._server.should_exit = True
+                sock.close()
+                raise RemixcheckError(f"the {name} server did not start on {self.base_url}")
+            time.sleep(0.005)
+
+    def stop(self) -> None:
+        """Calling it again does nothing."""
+        self._server.should_exit = True
+        # Connections still open (keep-alive) are closed, not waited for.
+        self._server.force_exit = True
+        self._thread.join(STOP_TIMEOUT)
+
+
+def base_url_of(sock: socket.socket) -> str:
     host, port = sock.getsockname()[:2]
     if host in ("0.0.0.0", "::"):
         # Bound to every interface: the loopback address is the one sure to connect.
@@ -91,32 +125,12 @@ class RunningEmulator:
         self.source_video_id = self.state.source_video_id
         self.pending_video_id = self.state.pending_video_id
         self.failed_video_id = self.state.failed_video_id
-        sock = _bind(host, port)
-        self.base_url = _base_url(sock)
-        self._server = _Server(_uvicorn_config(self.app))
-        self._thread = threading.Thread(
-            target=self._server.run,
-            kwargs={"sockets": [sock]},
-            name=f"remixcheck-emulator-{self.vendor}",
-            daemon=True,
-        )
-        self._thread.start()
-        deadline = time.monotonic() + START_TIMEOUT
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self._server.should_exit = True
-                sock.close()
-                raise RemixcheckError(
-                    f"the {self.vendor} emulator did not start on {self.base_url}"
-                )
-            time.sleep(0.005)
+        self._served = ThreadedServer(self.app, host, port, f"{self.vendor} emulator")
+        self.base_url = self._served.base_url
 
     def stop(self) -> None:
         """Shut the server down and wait for its thread; calling it again does nothing."""
-        self._server.should_exit = True
-        # Connections still open (keep-alive) are closed, not waited for.
-        self._server.force_exit = True
-        self._thread.join(STOP_TIMEOUT)
+        self._served.stop()
 
     def __repr__(self) -> str:
         return f"RunningEmulator(vendor={self.vendor!r}, base_url={self.base_url!r})"
@@ -163,8 +177,8 @@ def serve(
     """Serve until interrupted; on_ready(base_url, api_key, source_video_id) runs once it listens."""
     app = create_app(config)
     state = cast(EmulatorState, app.state.emulator)
-    sock = _bind(host, port)
-    base_url = _base_url(sock)
+    sock = bind(host, port)
+    base_url = base_url_of(sock)
 
     def ready() -> None:
         if on_ready is not None:

@@ -12,8 +12,6 @@ recording holds none, and a test in CI has none to send.
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,15 +24,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from remixcheck.emulator.server import (
-    START_TIMEOUT,
-    STOP_TIMEOUT,
-    _base_url,
-    _bind,
-    _Server,
-    _uvicorn_config,
-)
-from remixcheck.errors import InputError, RemixcheckError
+from remixcheck.emulator.server import ThreadedServer, _Server, _uvicorn_config, base_url_of, bind
+from remixcheck.errors import InputError
 from remixcheck.traffic import jsonsafe, recordings
 from remixcheck.traffic.exchange import Exchange, media_type
 from remixcheck.validation.requests import MULTIPART, parse_multipart
@@ -178,28 +169,13 @@ class RunningCassette:
     def __init__(self, path: Path, *, host: str = "127.0.0.1", port: int = 0) -> None:
         self.cassette = Cassette.load(path)
         self.misses: list[str] = []
-        sock = _bind(host, port)
-        self.base_url = _base_url(sock)
-        self._server = _Server(_uvicorn_config(create_app(self.cassette, self.misses.append)))
-        self._thread = threading.Thread(
-            target=self._server.run,
-            kwargs={"sockets": [sock]},
-            name="remixcheck-cassette",
-            daemon=True,
+        self._served = ThreadedServer(
+            create_app(self.cassette, self.misses.append), host, port, "cassette"
         )
-        self._thread.start()
-        deadline = time.monotonic() + START_TIMEOUT
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self._server.should_exit = True
-                sock.close()
-                raise RemixcheckError(f"the cassette server did not start on {self.base_url}")
-            time.sleep(0.005)
+        self.base_url = self._served.base_url
 
     def stop(self) -> None:
-        self._server.should_exit = True
-        self._server.force_exit = True
-        self._thread.join(STOP_TIMEOUT)
+        self._served.stop()
 
 
 @contextmanager
@@ -222,8 +198,8 @@ def serve_cassette(
 ) -> None:
     """Serve a recording until interrupted; on_ready(base_url, cassette) runs once it listens."""
     cassette = Cassette.load(path)
-    sock = _bind(host, port)
-    url = _base_url(sock)
+    sock = bind(host, port)
+    url = base_url_of(sock)
 
     def ready() -> None:
         if on_ready is not None:

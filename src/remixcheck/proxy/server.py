@@ -16,6 +16,7 @@ from aiohttp import web
 
 from remixcheck.conformance.transport import TransportSettings
 from remixcheck.contract import profiles as vendors
+from remixcheck.emulator.server import base_url_of, bind
 from remixcheck.errors import RemixcheckError, UsageError
 from remixcheck.proxy.forward import Captured, Forwarder
 from remixcheck.proxy.record import Recorder
@@ -157,31 +158,6 @@ class Proxy:
             self.session.recorder.close()
 
 
-def bind(host: str, port: int) -> socket.socket:
-    try:
-        family, kind, proto, _, address = socket.getaddrinfo(
-            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-        )[0]
-        sock = socket.socket(family, kind, proto)
-    except OSError as exc:
-        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(address)
-        sock.listen(128)
-    except OSError as exc:
-        sock.close()
-        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    return sock
-
-
-def base_url(sock: socket.socket) -> str:
-    host, port = sock.getsockname()[:2]
-    if host in ("0.0.0.0", "::"):
-        host = "127.0.0.1" if host == "0.0.0.0" else "::1"
-    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
-
-
 def new_loop() -> asyncio.AbstractEventLoop:
     """uvloop where it is installed (it takes a fifth off the proxy's own cost), else asyncio's."""
     try:
@@ -207,7 +183,7 @@ def serve(
             loop.add_signal_handler(sig, stop.set)
         await proxy.start(sock)
         if on_ready is not None:
-            on_ready(base_url(sock), proxy)
+            on_ready(base_url_of(sock), proxy)
         await stop.wait()
         await proxy.stop()
         return proxy.session
@@ -226,7 +202,7 @@ class RunningProxy:
         self.session = self.proxy.session
         self.upstream = self.proxy.upstream
         sock = bind(config.host, config.port)
-        self.base_url = base_url(sock)
+        self.base_url = base_url_of(sock)
         self._loop = new_loop()
         self._stop: asyncio.Event | None = None
         self._ready = threading.Event()
