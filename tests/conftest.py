@@ -113,3 +113,31 @@ def emulator_target(emu: Any, api_key_env: str, **overrides: object) -> Any:
     for name, value in overrides.items():
         setattr(target, name, value)
     return target
+
+
+def fuzz_case(base_url: str = "http://127.0.0.1:9") -> dict[str, object]:
+    """A fuzz case file's data: a retrieve of an unknown id (what `replay` reads)."""
+    return {
+        "schema": "remixcheck/fuzz-case",
+        "version": 1,
+        "id": "0123456789ab",
+        "target": "t",
+        "vendor": "openai",
+        "base_url": base_url,
+        "api_key_env": "OPENAI_API_KEY",
+        "request": {
+            "operation": "GetVideo",
+            "method": "GET",
+            "path": "/v1/videos/video_123",
+            "base_path": "/v1",
+            "content_type": None,
+            "auth": "valid",
+            "id_kind": "UNKNOWN",
+            "video_id": "video_123",
+            "origin": "remixcheck",
+            "description": "retrieve",
+            "target": "t",
+            "body": None,
+            "body_encoding": None,
+        },
+    }

@@ -15,33 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import fuzz_case, run_cli
 from tests.leaky import KEY, leaked
 
-GET_CASE: dict[str, object] = {
-    "schema": "remixcheck/fuzz-case",
-    "version": 1,
-    "id": "0123456789ab",
-    "target": "t",
-    "vendor": "openai",
-    "base_url": "http://127.0.0.1:9",
-    "api_key_env": "OPENAI_API_KEY",
-    "request": {
-        "operation": "GetVideo",
-        "method": "GET",
-        "path": "/v1/videos/video_123",
-        "base_path": "/v1",
-        "content_type": None,
-        "auth": "valid",
-        "id_kind": "UNKNOWN",
-        "video_id": "video_123",
-        "origin": "remixcheck",
-        "description": "retrieve",
-        "target": "t",
-        "body": None,
-        "body_encoding": None,
-    },
-}
+GET_CASE = fuzz_case()
 
 
 class Listener:

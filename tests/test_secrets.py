@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from remixcheck.traffic.redact import Redactor, derived_forms
-from tests.conftest import run_cli
+from tests.conftest import fuzz_case, run_cli
 from tests.leaky import KEY, SECRET, artifacts, echoes, leaked, leaky_server
 
 
@@ -64,7 +64,7 @@ def test_run_refuses_an_unusable_key_without_printing_it(tmp_path: Path, bad: st
 def test_every_door_refuses_a_key_with_a_trailing_newline(tmp_path: Path, leaky: str) -> None:
     env = {"OPENAI_API_KEY": KEY + "\r\n", "EMU_KEY": KEY + "\n"}
     case = tmp_path / "case.json"
-    case.write_text(json.dumps(_case(leaky)), encoding="utf-8")
+    case.write_text(json.dumps(fuzz_case(leaky)), encoding="utf-8")
     runs = {
         "fuzz": run_cli(
             "fuzz", "--base-url", leaky, "--vendor", "openai", "--max-requests", "3", env=env
@@ -103,33 +103,6 @@ def test_plugin_refuses_an_unusable_key_as_a_usage_error(
 
 
 # -- no form of the key in any output --------------------------------------------------------
-
-
-def _case(base_url: str) -> dict[str, object]:
-    return {
-        "schema": "remixcheck/fuzz-case",
-        "version": 1,
-        "id": "0123456789ab",
-        "target": "t",
-        "vendor": "openai",
-        "base_url": base_url,
-        "api_key_env": "OPENAI_API_KEY",
-        "request": {
-            "operation": "GetVideo",
-            "method": "GET",
-            "path": "/v1/videos/video_123",
-            "base_path": "/v1",
-            "content_type": None,
-            "auth": "valid",
-            "id_kind": "UNKNOWN",
-            "video_id": "video_123",
-            "origin": "remixcheck",
-            "description": "retrieve",
-            "target": "t",
-            "body": None,
-            "body_encoding": None,
-        },
-    }
 
 
 def _assert_clean(texts: dict[str, str]) -> None:
