@@ -12,8 +12,7 @@ recording holds none, and a test in CI has none to send.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from remixcheck.emulator.server import ThreadedServer, _Server, _uvicorn_config, base_url_of, bind
+from remixcheck.emulator.server import _Server, _uvicorn_config, base_url_of, bind
 from remixcheck.errors import InputError
 from remixcheck.traffic import jsonsafe, recordings
 from remixcheck.traffic.exchange import Exchange, media_type
@@ -161,32 +160,6 @@ def create_app(cassette: Cassette, on_miss: OnMiss | None = None) -> Starlette:
         return response
 
     return Starlette(routes=[Route("/{path:path}", endpoint, methods=_METHODS)])
-
-
-class RunningCassette:
-    """A cassette served from a background thread; stop() shuts it down."""
-
-    def __init__(self, path: Path, *, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.cassette = Cassette.load(path)
-        self.misses: list[str] = []
-        self._served = ThreadedServer(
-            create_app(self.cassette, self.misses.append), host, port, "cassette"
-        )
-        self.base_url = self._served.base_url
-
-    def stop(self) -> None:
-        self._served.stop()
-
-
-@contextmanager
-def running_cassette(
-    path: Path, *, host: str = "127.0.0.1", port: int = 0
-) -> Iterator[RunningCassette]:
-    served = RunningCassette(path, host=host, port=port)
-    try:
-        yield served
-    finally:
-        served.stop()
 
 
 def serve_cassette(

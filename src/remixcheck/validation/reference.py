@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 from typing import Any
 
 from remixcheck.contract.spec import Contract, Operation, unixtime_format
@@ -48,8 +47,3 @@ def _messages(exc: BaseException) -> list[str]:
     if errors:
         return [f"/{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in errors]
     return [f"{type(exc).__name__}: {exc}" + (f" ({cause})" if cause else "")]
-
-
-def openapi_core_is_valid(contract: Contract, operation: Operation, status: int, body: Any) -> bool:
-    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return not openapi_core_response_errors(contract, operation, status, raw)
