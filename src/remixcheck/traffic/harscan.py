@@ -20,6 +20,8 @@ from typing import Any, BinaryIO
 
 import msgspec
 
+from remixcheck.traffic import jsonsafe
+
 CHUNK = 1 << 20
 _BLANK = re.compile(r"[ \t\r\n]*")
 # A surrogate escape may be a lone one, which the decoder keeps as is: such entries are
@@ -28,7 +30,7 @@ _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _SCANNER = json.JSONDecoder()
 _MSGSPEC = msgspec.json.Decoder()
 _NOT_JSON = object()
-_DEEP = 100
+_DEEP = jsonsafe.DEFAULT_MAX_DEPTH  # the nesting any untrusted JSON may have
 _DEEP_START = re.compile(r"(?:[\[{][ \t\r\n]*){%d}" % (_DEEP + 1))  # noqa: UP031
 _MAX_FIRST_KEYS = 8  # a file whose entries start with ever new keys takes the slow path
 # An entry's first key. Entries of one file start with the same key, which inside a string
@@ -96,7 +98,10 @@ class Text:
             try:
                 value, end = _SCANNER.raw_decode(self.buf, start)
             except json.JSONDecodeError as exc:
-                cut = exc.msg.startswith("Unterminated string") or exc.pos >= len(self.buf) - _NEAR_END
+                cut = (
+                    exc.msg.startswith("Unterminated string")
+                    or exc.pos >= len(self.buf) - _NEAR_END
+                )
                 if cut and self._more():
                     continue
                 raise Malformed(exc.msg) from None
@@ -209,7 +214,8 @@ class Entries:
                 ends = self._ends.get(first.group(1))
                 if ends is None and len(self._ends) < _MAX_FIRST_KEYS:
                     ends = self._ends[first.group(1)] = re.compile(
-                        r"\}[ \t\r\n]*,[ \t\r\n]*\{[ \t\r\n]*" + re.escape(first.group(1))
+                        r"\}[ \t\r\n]*,[ \t\r\n]*\{[ \t\r\n]*"
+                        + re.escape(first.group(1))
                         + r"[ \t\r\n]*:"
                     )
                 match = ends.search(buf, first.end()) if ends is not None else None

@@ -22,7 +22,6 @@ from remixcheck.traffic.exchange import Exchange
 _PEEK = 65536
 # scheme://host[:port] then a path, a query, a fragment or the end: a URL urlsplit accepts.
 _PLAIN_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[A-Za-z0-9._~-]+(?::([0-9]{1,5}))?(?:[/?#]|$)")
-MAX_DEPTH = jsonsafe.DEFAULT_MAX_DEPTH
 
 
 @dataclass(frozen=True, slots=True)
