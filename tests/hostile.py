@@ -134,7 +134,9 @@ def _whole_target(mode: str, conn: socket.socket, head: bytes, stop: threading.E
     elif mode == "silent":
         stop.wait(60)
     elif mode == "drip":
-        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n")
+        conn.sendall(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+        )
         while not stop.wait(0.5):
             conn.sendall(b" ")
     elif mode == "driphead":
@@ -159,11 +161,17 @@ def _whole_target(mode: str, conn: socket.socket, head: bytes, stop: threading.E
         video_id = path.decode().rstrip("/").split("/")[-1]
         if method == b"GET":
             status = "completed" if video_id == SOURCE_ID else "in_progress"
-            _respond(conn, "200 OK", _video(video_id, status), extra="openai-poll-after-ms: nan\r\n")
+            _respond(
+                conn, "200 OK", _video(video_id, status), extra="openai-poll-after-ms: nan\r\n"
+            )
         else:
-            _respond(conn, "200 OK", _video("video_job", "queued"), extra="openai-poll-after-ms: nan\r\n")
+            _respond(
+                conn, "200 OK", _video("video_job", "queued"), extra="openai-poll-after-ms: nan\r\n"
+            )
     elif mode == "badport":
-        _respond(conn, "307 Temporary Redirect", b"", extra="Location: http://127.0.0.1:99999/x\r\n")
+        _respond(
+            conn, "307 Temporary Redirect", b"", extra="Location: http://127.0.0.1:99999/x\r\n"
+        )
 
 
 def hostile_handler(redirect_to: str) -> object:

@@ -150,10 +150,16 @@ def test_short_ids_and_server_message_rules() -> None:
     long_id = "video_" + "x" * 234
     assert short_id(long_id) == f"video_xxxxxxxxxx…xxxxxx ({len(long_id)} chars)"
     assert short_id("video_123") == "video_123"
-    assert short_ids(f"source video {long_id} is gone") == f"source video {short_id(long_id)} is gone"
+    assert (
+        short_ids(f"source video {long_id} is gone") == f"source video {short_id(long_id)} is gone"
+    )
     framework = [{"response": {"status": 405, "body": '{"detail": "Method Not Allowed"}'}}]
     assert server_message(framework) == "405: Method Not Allowed"
-    cut = '{"error": {"message": "upstream said no", "type": "x"' + " " * 10 + "... [9000 bytes in all]"
+    cut = (
+        '{"error": {"message": "upstream said no", "type": "x"'
+        + " " * 10
+        + "... [9000 bytes in all]"
+    )
     assert server_message([{"response": {"status": 502, "body": cut}}]) == "502: upstream said no"
     assert server_message([{"response": {"status": 200, "body": "{}"}}]) == ""
     assert md("a|b <script>") == "a\\|b &lt;script&gt;"

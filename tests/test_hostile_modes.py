@@ -126,7 +126,9 @@ def test_body_problems_are_findings_on_the_exchange(
     found = {}
     for mode, keyword in (("deep", "depth"), ("surrogate", "lone-surrogate"), ("gzipgzip", "size")):
         reports = tmp_path / mode
-        data = _assert_ended_well(_cli(_command("run", f"{servers[0]}/{mode}", reports), tmp_path), reports)
+        data = _assert_ended_well(
+            _cli(_command("run", f"{servers[0]}/{mode}", reports), tmp_path), reports
+        )
         findings = [f for c in data["targets"][0]["checks"] for f in c["findings"]]  # type: ignore[index]
         found[mode] = any(f["keyword"] == keyword for f in findings)
     assert found == {"deep": True, "surrogate": True, "gzipgzip": True}

@@ -115,7 +115,9 @@ def test_syntax_errors_are_fatal_problems(body: bytes) -> None:
         (b"[" * 10_000 + b"]" * 10_000, "depth", ""),
     ],
 )
-def test_each_problem_is_a_violation_on_the_exchange(body: bytes, keyword: str, pointer: str) -> None:
+def test_each_problem_is_a_violation_on_the_exchange(
+    body: bytes, keyword: str, pointer: str
+) -> None:
     findings = _remix(body=body)
     hits = [f for f in findings if f.keyword == keyword]
     assert len(hits) == 1, findings
@@ -130,7 +132,9 @@ def test_each_problem_is_a_violation_on_the_exchange(body: bytes, keyword: str, 
 
 _JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=4), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=4), inner, max_size=4)
+    ),
     max_leaves=20,
 )
 
@@ -156,8 +160,31 @@ def test_fast_path_agrees_with_the_careful_path_on_valid_json(
 @given(
     data=st.lists(
         st.sampled_from(
-            ['{', '}', '[', ']', ',', ':', '"a"', '"a:"', '"\\":"', '1', '1e999', 'NaN', '"\\ud800"', '"\\u003a"',
-             '"\\ud83d\\ude00"', 'null', ' ', '"b" :', '"a":', '\ufeff', '\x01', '-0', '1.5']
+            [
+                "{",
+                "}",
+                "[",
+                "]",
+                ",",
+                ":",
+                '"a"',
+                '"a:"',
+                '"\\":"',
+                "1",
+                "1e999",
+                "NaN",
+                '"\\ud800"',
+                '"\\u003a"',
+                '"\\ud83d\\ude00"',
+                "null",
+                " ",
+                '"b" :',
+                '"a":',
+                "\ufeff",
+                "\x01",
+                "-0",
+                "1.5",
+            ]
         ),
         max_size=16,
     ).map("".join)
@@ -180,7 +207,7 @@ def test_fast_path_agrees_with_the_careful_path_on_fragments(data: str) -> None:
     ],
 )
 def test_duplicates_are_not_hidden_by_the_fast_path(body: bytes) -> None:
-    assert ("duplicate-key" in {p.kind for p in jsonsafe.loads(body).problems})
+    assert "duplicate-key" in {p.kind for p in jsonsafe.loads(body).problems}
 
 
 def test_fast_path_keeps_big_integers_and_the_depth_limit() -> None:

@@ -58,7 +58,9 @@ def test_every_fault_has_a_catching_check() -> None:
 
 def _gateway_in_front_of(vendor: str, directory: Path) -> str:
     """A profile of a gateway serving `vendor`'s dialect that must pass its poll header on."""
-    profile = yaml.safe_load((resources.vendors_dir() / f"{vendor}.yaml").read_text(encoding="utf-8"))
+    profile = yaml.safe_load(
+        (resources.vendors_dir() / f"{vendor}.yaml").read_text(encoding="utf-8")
+    )
     profile["passthrough_headers"] = [profile["polling"]["poll_after_header"]]
     path = directory / f"{profile['id']}.yaml"
     path.write_text(yaml.safe_dump(profile), encoding="utf-8")
@@ -147,7 +149,9 @@ def test_new_checks_stay_green_on_faithful_emulators(vendor: str) -> None:
             emulated=True,
         )
         result = runner.run_target(target, options)
-    bad = {c.check: c.reason for c in result.checks if c.outcome in (Outcome.VIOLATION, Outcome.ERROR)}
+    bad = {
+        c.check: c.reason for c in result.checks if c.outcome in (Outcome.VIOLATION, Outcome.ERROR)
+    }
     assert not bad
     ran = {c.check for c in result.checks if c.outcome is not Outcome.SKIPPED}
     assert {"error-content.message-ids", "negative.body-null", "follow.remixed-from"} <= ran

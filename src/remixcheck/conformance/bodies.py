@@ -100,7 +100,9 @@ class BodyDecoder:
     def done(self) -> Decoded:
         notes = []
         if self.unknown:
-            notes.append(f"Content-Encoding {', '.join(self.unknown)} not decoded: body kept as sent")
+            notes.append(
+                f"Content-Encoding {', '.join(self.unknown)} not decoded: body kept as sent"
+            )
         for i, layer in enumerate(self._layers):
             if self.full:
                 break

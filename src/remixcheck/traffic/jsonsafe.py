@@ -189,7 +189,9 @@ def careful(
     return Decoded(value, tuple(problems))
 
 
-def _fast(data: bytes | bytearray | memoryview | str, max_depth: int, duplicates: bool = True) -> Any:
+def _fast(
+    data: bytes | bytearray | memoryview | str, max_depth: int, duplicates: bool = True
+) -> Any:
     """The value when msgspec reads it and no duplicate key can hide in it, else _MISS.
 
     msgspec refuses invalid UTF-8, a BOM, lone surrogates, NaN, Infinity and numbers that
@@ -229,7 +231,9 @@ def _fast(data: bytes | bytearray | memoryview | str, max_depth: int, duplicates
     return value if colons == again else _MISS
 
 
-def decode(data: bytes | bytearray | memoryview | str, *, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
+def decode(
+    data: bytes | bytearray | memoryview | str, *, max_depth: int = DEFAULT_MAX_DEPTH
+) -> Any:
     """The sanitized value, or ValueError naming the first fatal problem (for tool-side input)."""
     result = loads(data, max_depth=max_depth)
     if not result.ok:
@@ -259,7 +263,9 @@ def _fix(root: Any, max_depth: int, problems: list[Problem]) -> Any:
         if isinstance(value, str):
             if not value.isascii() and _SURROGATE.search(value):
                 problems.append(
-                    Problem(SURROGATE, "string holds a lone surrogate (not encodable as UTF-8)", pointer)
+                    Problem(
+                        SURROGATE, "string holds a lone surrogate (not encodable as UTF-8)", pointer
+                    )
                 )
                 parent[key] = _SURROGATE.sub("\ufffd", value)
         elif isinstance(value, dict):
@@ -268,11 +274,17 @@ def _fix(root: Any, max_depth: int, problems: list[Problem]) -> Any:
             if isinstance(value, _Dup):
                 for name in value.dups:
                     problems.append(
-                        Problem(DUPLICATE_KEY, f"duplicate key {json.dumps(name)[:80]} (the last one is kept)", pointer)
+                        Problem(
+                            DUPLICATE_KEY,
+                            f"duplicate key {json.dumps(name)[:80]} (the last one is kept)",
+                            pointer,
+                        )
                     )
             if any(not k.isascii() and _SURROGATE.search(k) for k in value):
                 problems.append(
-                    Problem(SURROGATE, "a key holds a lone surrogate (not encodable as UTF-8)", pointer)
+                    Problem(
+                        SURROGATE, "a key holds a lone surrogate (not encodable as UTF-8)", pointer
+                    )
                 )
                 value = {_SURROGATE.sub("\ufffd", k): v for k, v in value.items()}
             elif isinstance(value, _Dup):
@@ -289,7 +301,9 @@ def _fix(root: Any, max_depth: int, problems: list[Problem]) -> Any:
                     stack.append((value, index, f"{pointer}/{index}", depth + 1))
         elif isinstance(value, _NonFinite):
             problems.append(
-                Problem(NON_FINITE, f"{value.literal[:40]} is not a JSON number (read as null)", pointer)
+                Problem(
+                    NON_FINITE, f"{value.literal[:40]} is not a JSON number (read as null)", pointer
+                )
             )
             parent[key] = None
     problems.sort(key=lambda p: (p.kind, p.pointer))

@@ -294,7 +294,9 @@ def _from_har(entry: Any, source: str) -> Exchange:
             req_body = {}
             for p in params:
                 param = _obj(p, "a postData param")
-                req_body[str(param["name"])] = _text(param.get("value", ""), "a param's value") or ""
+                req_body[str(param["name"])] = (
+                    _text(param.get("value", ""), "a param's value") or ""
+                )
     content = _obj(resp.get("content") or {}, "response.content")
     text: str | bytes | None = _text(content.get("text"), "response.content.text")
     if isinstance(text, str) and content.get("encoding") == "base64":

@@ -189,7 +189,10 @@ class Redactor:
         # What no listed form caught: runs that decode (base64 wrapped, hex with separators,
         # entities, escapes, ...) to something holding the key go whole.
         decoded = [
-            (len(text[:start].encode("utf-8", "surrogatepass")), len(text[:end].encode("utf-8", "surrogatepass")))
+            (
+                len(text[:start].encode("utf-8", "surrogatepass")),
+                len(text[:end].encode("utf-8", "surrogatepass")),
+            )
             for start, end, decodings in unwrap.runs(text)
             if any(self._automaton.find_matches_as_indexes(d) for d in decodings)
         ]

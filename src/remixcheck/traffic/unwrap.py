@@ -136,7 +136,9 @@ def _blob(run: str) -> list[bytes]:
     for candidate in (text, text[::-1]):
         core = candidate.strip("=")
         try:
-            out.append(base64.b64decode(core[: len(core) // 4 * 4], altchars=alphabet, validate=True))
+            out.append(
+                base64.b64decode(core[: len(core) // 4 * 4], altchars=alphabet, validate=True)
+            )
         except (binascii.Error, ValueError):
             pass
         upper = core.upper()

@@ -101,6 +101,7 @@ class Check:
             if placeholder in paths and provider != self.id and provider not in out:
                 out.append(provider)
         return tuple(out)
+
     # Where the rule the check holds comes from (origins.py), and why, in words. A check
     # of OpenAI's document says PUBLISHED; one of OpenAI's conventions says CONVENTION and
     # why; one that only records what a server does says OBSERVATION and ends `info`.

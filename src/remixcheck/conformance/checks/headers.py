@@ -46,7 +46,11 @@ def run(ctx: Context, check: Check) -> CheckResult:
         body = sent.json()
         # OpenAI's SDK reads the header while a job is queued or in progress; a finished
         # job's answer need not carry it.
-        if not 200 <= sent.status < 300 or not isinstance(body, dict) or body.get("status") in TERMINAL:
+        if (
+            not 200 <= sent.status < 300
+            or not isinstance(body, dict)
+            or body.get("status") in TERMINAL
+        ):
             continue
         judged += 1
         for name in expected_headers(ctx.profile):
