@@ -23,6 +23,7 @@ from remixcheck.cli.options import (
     STRICT,
     VENDOR,
     Finite,
+    jobs_option,
 )
 from remixcheck.cli.output import OUTCOME_STYLE, exit_for, finish, progress_bars
 from remixcheck.fuzzing.phases import DEFAULT_PHASES, parse_phases
@@ -91,6 +92,10 @@ class PhasesType(click.ParamType[tuple[str, ...]]):
     "--max-billable hold across them, and a job's requests stay in order. Above 1, a seed no "
     "longer replays the exact same run.",
 )
+@jobs_option(
+    "Processes drawing the fuzzing phase's cases ahead of sending (0 or auto: one per CPU). "
+    "Generation, not the server, bounds a run on loopback; the requests are the same."
+)
 @click.option(
     "--phases",
     type=PhasesType(),
@@ -130,6 +135,7 @@ def fuzz(
     max_time: float | None,
     rate: float | None,
     workers: int,
+    jobs: int,
     phases: tuple[str, ...],
     seed: int | None,
     report_dir: Path,
@@ -179,6 +185,7 @@ def fuzz(
         strict=strict,
         phases=phases,
         workers=workers,
+        jobs=jobs,
         cache_dir=cache / "fuzz",
         transport=TransportSettings(
             connect_timeout=connect_timeout,

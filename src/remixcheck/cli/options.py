@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,29 @@ class Finite(click.FloatRange):
         if not math.isfinite(number):
             self.fail(f"{value!r} is not a finite number.", param, ctx)
         return number
+
+
+MAX_JOBS = 256
+
+
+def _jobs(ctx: click.Context, param: click.Parameter, value: str) -> int:
+    """-j: a number of processes, or 0 / auto for one per CPU this process may use."""
+    text = value.strip().lower()
+    if text in ("0", "auto"):
+        usable = getattr(os, "sched_getaffinity", None)
+        return min(MAX_JOBS, len(usable(0)) if usable else os.cpu_count() or 1)
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_JOBS:
+        raise click.BadParameter(
+            f"{value!r} is not a number of processes (1..{MAX_JOBS}, 0 or auto)."
+        )
+    return int(text)
+
+
+def jobs_option(help: str) -> Callable[[Any], Any]:
+    """-j/--jobs N|auto, as the command's processes."""
+    return click.option(
+        "-j", "--jobs", metavar="N|auto", default="1", callback=_jobs, show_default=True, help=help
+    )
 
 
 # Options the commands share, declared once.

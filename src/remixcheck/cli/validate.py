@@ -10,22 +10,8 @@ from typing import Any
 import click
 
 from remixcheck.cli.group import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, main, make_console
-from remixcheck.cli.options import STRICT
+from remixcheck.cli.options import STRICT, jobs_option
 from remixcheck.cli.output import origin_text
-
-MAX_JOBS = 256
-
-
-def _jobs(ctx: click.Context, param: click.Parameter, value: str) -> int:
-    """-j: a number of processes, or 0 / auto for one per CPU."""
-    text = value.strip().lower()
-    if text in ("0", "auto"):
-        return os.cpu_count() or 1
-    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_JOBS:
-        raise click.BadParameter(
-            f"{value!r} is not a number of processes (1..{MAX_JOBS}, 0 or auto)."
-        )
-    return int(text)
 
 
 @main.command()
@@ -34,15 +20,9 @@ def _jobs(ctx: click.Context, param: click.Parameter, value: str) -> int:
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
-@click.option(
-    "-j",
-    "--jobs",
-    metavar="N|auto",
-    default="1",
-    callback=_jobs,
-    show_default=True,
-    help="Processes to validate with (0 or auto: one per CPU). JSON lines are cut into "
-    "pieces; a HAR file, or stdin, goes to one process whole. The report is the same.",
+@jobs_option(
+    "Processes to validate with (0 or auto: one per CPU). JSON lines and large HAR files are "
+    "cut into pieces; stdin goes to one process whole. The report is the same."
 )
 @STRICT
 def validate(files: tuple[Path, ...], vendor: str, fmt: str, jobs: int, strict: bool) -> None:

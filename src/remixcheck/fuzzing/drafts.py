@@ -27,9 +27,6 @@ from remixcheck.fuzzing.cases import (
 COVERAGE, FUZZING, REMIXCHECK = "schemathesis-coverage", "schemathesis-fuzzing", "remixcheck"
 
 
-MIN_BATCH, MAX_BATCH = 4, 64  # Hypothesis examples per draw
-
-
 UNICODE_PROMPT = "雪の夜明け — café ❄️ 🎬 עברית مرحبا Ω≈ç√"
 
 
@@ -64,17 +61,9 @@ class Ids:
 
 @dataclass(slots=True)
 class Demand:
-    """How many more requests the run may send, and how many streams share them.
-
-    Each Hypothesis draw costs milliseconds per example, so a fuzzing stream draws about
-    its share of what is left rather than a fixed batch it would mostly throw away.
-    """
+    """How many more requests the run may send: the fuzzing phase plans its batches by it."""
 
     left: int
-    streams: int = 1
-
-    def share(self) -> int:
-        return min(MAX_BATCH, max(MIN_BATCH, -(-self.left // max(1, self.streams))))
 
 
 @dataclass(slots=True)

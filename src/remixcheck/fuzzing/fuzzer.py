@@ -59,6 +59,9 @@ class FuzzOptions:
     # Threads sending at once, each on its own connection; the request cap is shared.
     # 1 keeps a seed's run exactly reproducible (with more, the jobs' ids arrive in any order).
     workers: int = 1
+    # Processes drawing the fuzzing phase's cases (see batches); 1: this one. Any number
+    # sends the same requests.
+    jobs: int = 1
     cache_dir: Path | None = None  # where the coverage phase is kept once generated; None: nowhere
     keep_cases: int = 50  # failing cases kept per target (each new kind of failure first)
     transport: TransportSettings = field(default_factory=TransportSettings)
@@ -152,6 +155,7 @@ def fuzz_target(
         "unsafe": options.unsafe,
         "phases": list(options.phases),
         "workers": options.workers,
+        "jobs": options.jobs,
         "requests_sent": requests_sent,
         "billable_sent": session.billable,
         "cases_sent": len(session.sent_log),

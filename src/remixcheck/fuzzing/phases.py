@@ -15,9 +15,9 @@ never run without being named."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the CLI reads the phase names at start-up: nothing heavy is imported here
     from remixcheck.contract import profiles as vendors
@@ -49,41 +49,57 @@ def drafts(
     demand: Demand,
     phases: tuple[str, ...] = DEFAULT_PHASES,
     cache_dir: Path | None = None,
-) -> Iterator[Draft]:
+    jobs: int = 1,
+) -> Generator[Draft, None, None]:
     """Remix edge cases, then schemathesis's coverage phase, then its fuzzing, as `st run`
     orders its phases; within a phase the operations take turns, remix first. `cache_dir`:
-    where the coverage phase is kept once generated (see coverage_cache)."""
+    where the coverage phase is kept once generated (see coverage_cache); `jobs`: processes
+    drawing the fuzzing phase (see batches)."""
+    from remixcheck.fuzzing import batches
     from remixcheck.fuzzing.coverage_cache import coverage_drafts
     from remixcheck.fuzzing.edge_cases import edge_cases
 
-    if EDGE in phases:
-        yield from edge_cases(profile, ids)
+    coverage: Iterable[Draft] = ()
     if COVERAGE in phases:
-        yield from coverage_drafts(
-            contract,
-            cache_dir,
-            lambda: _take_turns(_streams(contract, seed, demand, COVERAGE)[0], blocked, demand),
+        coverage = coverage_drafts(
+            contract, cache_dir, lambda: _take_turns(_coverage_streams(contract), blocked)
         )
+    ahead = None
     if FUZZING in phases:
-        yield from _take_turns(_streams(contract, seed, demand, FUZZING)[1], blocked, demand)
+        # The fuzzing phase is planned now, so that -j workers draw while the earlier phases
+        # are sent: its budget is what the earlier phases' drafts leave. That needs the
+        # coverage phase whole (generated once, then read from the cache).
+        coverage = list(coverage)
+        before = len(coverage) + (sum(1 for _ in edge_cases(profile, ids)) if EDGE in phases else 0)
+        fuzzing, ahead = batches.streams(contract, seed, demand.left - before, jobs)
+    try:
+        if EDGE in phases:
+            yield from edge_cases(profile, ids)
+        yield from coverage
+        if FUZZING in phases:
+            yield from _take_turns(fuzzing, blocked, ahead.drop if ahead else None)
+    finally:
+        if ahead is not None:
+            ahead.close()
 
 
-def _streams(contract: Contract, seed: int, demand: Demand, phase: str) -> Any:
-    from remixcheck.fuzzing.generation import schemathesis_streams  # imports schemathesis
+def _coverage_streams(contract: Contract) -> dict[str, Iterator[Draft]]:
+    from remixcheck.fuzzing.generation import coverage_streams  # imports schemathesis
 
-    return schemathesis_streams(
-        contract, seed, demand, coverage=phase == COVERAGE, fuzzing=phase == FUZZING
-    )
+    return coverage_streams(contract)
 
 
 def _take_turns(
-    streams: dict[str, Iterator[Draft]], blocked: set[str], demand: Demand
+    streams: dict[str, Iterator[Draft]],
+    blocked: set[str],
+    dropped: Callable[[str], None] | None = None,
 ) -> Iterator[Draft]:
     while streams:
-        demand.streams = len(streams)
         for name in list(streams):
             if name in blocked:
                 del streams[name]
+                if dropped is not None:
+                    dropped(name)
                 continue
             draft = next(streams[name], None)
             if draft is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -150,7 +150,6 @@ class Session:
 
     def loop(self, aim: Aim, pool: Pool) -> None:
         options = self.options
-        seen: set[tuple[Any, ...]] = set()
         blocked_streams: set[str] = set()
         demand = Demand(options.max_requests)
         drafts = drafts_of(
@@ -162,7 +161,26 @@ class Session:
             demand,
             options.phases,
             options.cache_dir,
+            options.jobs,
         )
+        try:
+            self._send_all(drafts, aim, pool, demand, blocked_streams)
+        finally:
+            drafts.close()  # ends the fuzzing phase's worker processes now
+        pool.drain()
+        if stopping.stopped():
+            self.stop = self.broken_off = stopping.reason()
+
+    def _send_all(
+        self,
+        drafts: Iterator[Draft],
+        aim: Aim,
+        pool: Pool,
+        demand: Demand,
+        blocked_streams: set[str],
+    ) -> None:
+        options = self.options
+        seen: set[tuple[Any, ...]] = set()
         while not self.halted:
             try:
                 # Generation is CPU work inside schemathesis and Hypothesis, out of reach of
@@ -190,9 +208,6 @@ class Session:
                 continue
             seen.add(request.signature)
             pool.submit(request, self._could_bill(aim, request))
-        pool.drain()
-        if stopping.stopped():
-            self.stop = self.broken_off = stopping.reason()
 
     def _request(
         self, draft: Draft, aim: Aim, pool: Pool, blocked_streams: set[str]

@@ -9,12 +9,12 @@ order of the pieces, which gives exactly the report of a single process (`Offlin
 from __future__ import annotations
 
 import functools
-import signal
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
+from remixcheck import procpool
 from remixcheck.errors import InputError, RemixcheckError
 from remixcheck.traffic import pieces
 from remixcheck.traffic.pieces import Piece
@@ -78,7 +78,9 @@ def validate_parallel(paths: Sequence[Path], vendor: str, jobs: int) -> OfflineR
     if workers <= 1:
         return merge([validate_piece(p, vendor) for p in work])
     try:
-        with ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(vendor,)) as pool:
+        with ProcessPoolExecutor(
+            workers, procpool.context(), initializer=_start_worker, initargs=(vendor,)
+        ) as pool:
             reports = _run(pool, work, vendor)
     except BrokenProcessPool:
         raise RemixcheckError(
@@ -93,8 +95,7 @@ def _stdin(piece: Piece) -> bool:
 
 
 def _start_worker(vendor: str) -> None:
-    # Ctrl-C is for the parent to handle: a worker's own traceback would only add noise.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    procpool.start_worker()
     Validator.for_vendor(vendor)
 
 
@@ -109,17 +110,5 @@ def _run(pool: ProcessPoolExecutor, work: list[Piece], vendor: str) -> list[Offl
     except BaseException:
         # A bad file or Ctrl-C: the pieces under way would be thrown away, so stop them now
         # rather than wait for them.
-        _stop_workers(pool)
-        # Wait for the pool's manager thread (quick: its workers are gone). Left running, it
-        # races the interpreter's exit hook, which then prints a traceback (EBADF on its pipe).
-        pool.shutdown(wait=True, cancel_futures=True)
+        procpool.stop(pool)
         raise
-
-
-def _stop_workers(pool: ProcessPoolExecutor) -> None:
-    stop = getattr(pool, "terminate_workers", None)  # Python 3.14+
-    if stop is not None:
-        stop()
-        return
-    for process in list((pool._processes or {}).values()):  # before 3.14, the only way in
-        process.terminate()
