@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from remixcheck.contract.findings import Finding, Severity
@@ -217,35 +218,83 @@ class RequestChecks(Judging):
         return decoded.value, problems, decoded.ok
 
 
+# The parser logs what it refuses; the refusal is a finding here, not a line on stderr.
+logging.getLogger("python_multipart").addHandler(logging.NullHandler())
+
+
 def parse_multipart(content_type: str, body: Any) -> dict[str, str]:
-    """The fields of a multipart/form-data body; file parts become '<file name>' strings."""
-    from email.parser import BytesParser
-    from email.policy import HTTP
+    """The fields of a multipart/form-data body; file parts become '<file name>' strings.
+
+    python-multipart's parser (Starlette's), not the standard library's email parser: a
+    form-data body is HTTP, not MIME mail (no transfer encodings, RFC 7578), and the email
+    parser took 0.9 ms for three fields, the most of what judging a fuzz request costs."""
+    from python_multipart.exceptions import MultipartParseError
+    from python_multipart.multipart import MultipartParser, parse_options_header
 
     if isinstance(body, str):
         body = body.encode("utf-8", "surrogateescape")
     if not isinstance(body, (bytes, bytearray)):
         raise ValueError("multipart body must be text")
-    if "boundary=" not in content_type:
+    boundary = parse_options_header(content_type)[1].get(b"boundary")
+    if not boundary:
         raise ValueError("Content-Type has no boundary")
-    msg = BytesParser(policy=HTTP).parsebytes(
-        b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + bytes(body)
-    )
-    if not msg.is_multipart():
-        raise ValueError("not a multipart message")
-    fields: dict[str, str] = {}
-    parts = list(msg.iter_parts())
-    if not parts or msg.defects:
+    parts = _Parts()
+    try:
+        MultipartParser(boundary, parts.callbacks()).write(bytes(body))
+    except MultipartParseError as exc:
+        raise ValueError(f"malformed part: {exc}") from None
+    if not parts.parts or not parts.ended:
         raise ValueError("no parts, or the closing boundary is missing")
-    for part in parts:
-        name = part.get_param("name", header="content-disposition")
-        if not name:
-            raise ValueError("a part has no name in Content-Disposition")
-        filename = part.get_filename()
-        if filename is not None:
-            fields[str(name)] = f"<file {filename}>"
-        else:
-            payload = part.get_payload(decode=True)
-            data = payload if isinstance(payload, bytes) else b""
-            fields[str(name)] = data.decode(part.get_content_charset() or "utf-8", "replace")
-    return fields
+    return dict(_field(headers, data) for headers, data in parts.parts)
+
+
+class _Parts:
+    """What the parser's callbacks report: each part's headers and data, and the end."""
+
+    def __init__(self) -> None:
+        self.parts: list[tuple[dict[bytes, bytes], bytearray]] = []
+        self.ended = False
+        self._field, self._value = bytearray(), bytearray()
+
+    def callbacks(self) -> dict[str, Any]:
+        return {
+            "on_part_begin": lambda: self.parts.append(({}, bytearray())),
+            "on_header_field": lambda data, start, end: self._field.extend(data[start:end]),
+            "on_header_value": lambda data, start, end: self._value.extend(data[start:end]),
+            "on_header_end": self._header_end,
+            "on_part_data": lambda data, start, end: self.parts[-1][1].extend(data[start:end]),
+            "on_end": self._end,
+        }
+
+    def _header_end(self) -> None:
+        self.parts[-1][0][bytes(self._field).strip().lower()] = bytes(self._value).strip()
+        self._field.clear()
+        self._value.clear()
+
+    def _end(self) -> None:
+        self.ended = True
+
+
+def _field(headers: dict[bytes, bytes], data: bytearray) -> tuple[str, str]:
+    from python_multipart.multipart import parse_options_header
+
+    disposition = parse_options_header(headers.get(b"content-disposition"))[1]
+    name = disposition.get(b"name")
+    if not name:
+        raise ValueError("a part has no name in Content-Disposition")
+    filename = disposition.get(b"filename")
+    if filename is not None:
+        return _text(name), f"<file {_text(filename)}>"
+    charset = parse_options_header(headers.get(b"content-type"))[1].get(b"charset", b"utf-8")
+    try:
+        return _text(name), bytes(data).decode(charset.decode("latin-1"), "replace")
+    except LookupError:  # a charset Python does not know: read it as the default
+        return _text(name), bytes(data).decode("utf-8", "replace")
+
+
+def _text(value: bytes) -> str:
+    """A header parameter as text: UTF-8 as browsers send it, else Latin-1 as HTTP defines it."""
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value.decode("latin-1")
