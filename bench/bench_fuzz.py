@@ -9,18 +9,23 @@ order, each contender runs against a fresh emulator of the same vendor:
                   --generation-database none (st replays failures it cached in
                   .schemathesis/ and Hypothesis's database, which would carry one run's
                   failures into the next)
+  st run --workers J  the same with J threads (J: remixcheck's -j), st's own concurrency
   remixcheck      `remixcheck fuzz --base-url ... --max-requests R`, the CLI
+  remixcheck -jJ  the same with J processes drawing the fuzzing phase (same requests)
   remixcheck-lib  `remixcheck.fuzzing.fuzzer.run(...)` with max_requests=R: the library call, timed in
                   a fresh process once remixcheck.fuzzing.fuzzer, schemathesis and hypothesis
                   (and the schemathesis modules a run imports on first use) are imported, as
                   st's engine starts once its CLI has imported them; with the coverage cache
                   the CLI uses (one untimed call builds it first, as any first run does)
+  remixcheck-lib -jJ  the same with jobs=J (-j; default J: one per CPU)
   remixcheck-lib -wN  the same with workers=N (--workers); and, apart, 1 against N workers on
                   a loopback server that answers after 20 ms (what workers are for)
 
 Requests per second = requests counted at the emulator / time. The headline (the target) is
-the library call against st's own run time (running_time in its JSON report, which starts
-after the spec is loaded; remixcheck's call includes loading it). The two CLIs are compared
+the library call with -j J against st's own run time (running_time in its JSON report, which
+starts after the spec is loaded; remixcheck's call includes loading it), st at its best in
+each round (one worker or J threads, whichever was faster): remixcheck uses the machine's
+cores, so st gets its own way of using them. The one-process ratio is printed beside it. The two CLIs are compared
 on wall time too: both pay the interpreter, imports, loading the spec and writing reports
 (remixcheck writes results.json, junit.xml and the HTML report; st, JSON and JUnit here).
 
@@ -37,7 +42,7 @@ With --phase-matrix, it also runs every fault against `st run --phases P` for ea
 phases alone, and against remixcheck with each set of its phases (found: as above).
 
     .venv/bin/python bench/bench_fuzz.py [--quick] [--repeat N] [--vendor openai] [--examples 20,100]
-                                         [--workers 4] [--phase-matrix]
+                                         [--jobs J] [--workers 4] [--phase-matrix]
 """
 
 from __future__ import annotations

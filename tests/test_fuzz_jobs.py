@@ -30,9 +30,12 @@ BUDGET = 300  # ~200 edge and coverage cases, then the fuzzing phase
 
 
 def test_the_plan_shares_the_budget_in_rounds() -> None:
-    plan = Plan(left=50, streams=6)
-    assert [plan.size(b) for b in range(3)] == [9, MIN_BATCH, MIN_BATCH]
-    assert list(plan.rounds()) == [0, 1]  # 54 cases reach 50: one more round for the drops
+    small = Plan(left=30, streams=6)
+    assert [small.size(b) for b in range(3)] == [5, MIN_BATCH, MIN_BATCH]
+    assert list(small.rounds()) == [0, 1]  # 30 cases reach 30: one more round for the drops
+    plan = Plan(left=70, streams=6)
+    assert [plan.size(b) for b in range(3)] == [MAX_BATCH, 4, MIN_BATCH]  # 48, then 22 / 6
+    assert list(plan.rounds()) == [0, 1, 2]
     big = Plan(left=700, streams=6)
     assert big.size(0) == MAX_BATCH
     rounds = list(big.rounds())

@@ -25,11 +25,14 @@ if TYPE_CHECKING:
     from remixcheck.fuzzing.drafts import Draft
     from remixcheck.fuzzing.generation import Drawer
 
-# Hypothesis examples per batch. Small enough that workers start sending soon and waste
-# little at the end of the budget; the engine's cost per draw call barely shows at 4
-# (measured: 3.4 ms a case at 4, 3.8 at 64, on the remix operation).
-MIN_BATCH, MAX_BATCH = 4, 16
-AHEAD_PER_JOB = 3  # batches in flight or waiting per worker: none idles, little is thrown away
+# Hypothesis examples per batch: small, so that workers hand over soon and little is drawn
+# past the end of the budget; the engine's cost per draw call barely shows (3.4 ms a case
+# at 4, 3.8 at 64, remix operation). bench/bench_fuzz.py at 882 requests, -j 2: batches of
+# at most 8 sent 266 requests/s, of 16, 241, of 32, 235 (medians of 3).
+MIN_BATCH, MAX_BATCH = 4, 8
+# Batches in flight or waiting per worker: enough to keep drawing through the edge cases
+# and the coverage phase; never past the plan.
+AHEAD_PER_JOB = 8
 
 Batch = tuple[int, "list[Draft]"]  # cases Hypothesis gave (0: the stream is spent), the drafts
 Draw = Callable[[str, int, int], Batch]  # (stream, batch index, size) -> the batch
