@@ -129,9 +129,7 @@ def _video(video_id: str, status: str, **extra: object) -> bytes:
 
 def _whole_target(mode: str, conn: socket.socket, head: bytes, stop: threading.Event) -> None:
     method, path = head.split(b" ", 2)[:2]
-    if mode == "never":
-        stop.wait(60)
-    elif mode == "silent":
+    if mode == "never" or mode == "silent":
         stop.wait(60)
     elif mode == "drip":
         conn.sendall(

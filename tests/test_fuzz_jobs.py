@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from remixcheck.emulator import running_emulator
@@ -21,9 +22,6 @@ from remixcheck.fuzzing import fuzzer as fuzz
 from remixcheck.fuzzing.batches import MAX_BATCH, MIN_BATCH, Plan
 from remixcheck.fuzzing.drafts import FUZZING
 from tests.conftest import emulator_target
-
-# The CLI tests find the worker processes in /proc.
-pytestmark = pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="reads /proc")
 
 KEY_ENV = "REMIXCHECK_FUZZ_JOBS_KEY"
 BUDGET = 300  # ~200 edge and coverage cases, then the fuzzing phase
@@ -80,7 +78,7 @@ def test_the_fuzzing_phase_runs_and_no_worker_outlives_the_run() -> None:
 
 
 def _spawn(tmp_path: Path, budget: int) -> subprocess.Popen[str]:
-    """`fuzz --emulate openai -j 2`; the report dir's unique path names its processes."""
+    """`fuzz --emulate openai -j 2` in a subprocess."""
     return subprocess.Popen(
         [
             sys.executable,
@@ -106,54 +104,35 @@ def _spawn(tmp_path: Path, budget: int) -> subprocess.Popen[str]:
     )
 
 
-def _processes_of(tmp_path: Path) -> set[int]:
-    """Every live process whose command line names this test's report dir."""
-    mark = str(tmp_path / "reports").encode()
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes()
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if mark in cmdline and state != "Z":
-            found.add(int(entry.name))
-    return found
-
-
-def _workers(proc: subprocess.Popen[str], tmp_path: Path) -> set[int]:
-    """The run's worker processes, once they are up (the CLI's own pid left out)."""
+def _workers(proc: subprocess.Popen[str]) -> list[psutil.Process]:
+    """The run's two worker processes, once they are up."""
     deadline = time.monotonic() + 60
+    parent = psutil.Process(proc.pid)
     while time.monotonic() < deadline and proc.poll() is None:
-        workers = _processes_of(tmp_path) - {proc.pid}
+        workers = parent.children()
         if len(workers) == 2:
             return workers
         time.sleep(0.05)
     raise AssertionError(f"no workers appeared (exit {proc.poll()})")
 
 
-def _gone_within(pids: set[int], seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if not any(Path(f"/proc/{p}").exists() and _alive(p) for p in pids):
-            return True
-        time.sleep(0.05)
-    return False
+def _gone_within(processes: list[psutil.Process], seconds: float) -> bool:
+    _, alive = psutil.wait_procs(processes, timeout=seconds)
+    return all(_zombie(p) for p in alive)
 
 
-def _alive(pid: int) -> bool:
+def _zombie(process: psutil.Process) -> bool:
+    """Ended, and only waiting for its parent to reap it (or gone)."""
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
+        return process.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
 
 
 def test_a_killed_worker_leaves_the_rest_to_the_run(tmp_path: Path) -> None:
     proc = _spawn(tmp_path, 1500)
-    victim = min(_workers(proc, tmp_path))
-    os.kill(victim, signal.SIGKILL)
+    workers = _workers(proc)
+    workers[0].kill()
     out, err = proc.communicate(timeout=300)
     assert "Traceback" not in err + out
     assert proc.returncode in (0, 1), err
@@ -161,13 +140,13 @@ def test_a_killed_worker_leaves_the_rest_to_the_run(tmp_path: Path) -> None:
     [target] = data["targets"]
     assert target["fuzz"]["requests_sent"] == 1500
     assert "--max-requests 1500 reached" in target["fuzz"]["stop_reason"]
-    assert _gone_within(_processes_of(tmp_path), 5)
+    assert _gone_within(workers, 5)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_ends_the_run_and_its_workers(tmp_path: Path, sig: signal.Signals) -> None:
     proc = _spawn(tmp_path, 100_000)
-    workers = _workers(proc, tmp_path)
+    workers = _workers(proc)
     time.sleep(1.5)  # into the fuzzing phase, while the workers draw
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=60)
@@ -181,7 +160,7 @@ def test_a_signal_ends_the_run_and_its_workers(tmp_path: Path, sig: signal.Signa
 
 def test_workers_end_when_the_run_is_killed(tmp_path: Path) -> None:
     proc = _spawn(tmp_path, 100_000)
-    workers = _workers(proc, tmp_path)
+    workers = _workers(proc)
     proc.kill()
     proc.communicate(timeout=30)
     assert _gone_within(workers, 10), "orphaned workers kept running"

@@ -20,7 +20,8 @@ def _kinds(result: jsonsafe.Decoded) -> list[tuple[str, str]]:
 
 def test_clean_body_has_no_problems() -> None:
     result = jsonsafe.loads(b'{"a": [1, 2.5, "x", null, true], "b": {"c": "\\u00e9"}}')
-    assert result.clean and result.ok
+    assert result.clean
+    assert result.ok
     assert result.value == {"a": [1, 2.5, "x", None, True], "b": {"c": "é"}}
 
 
@@ -28,7 +29,8 @@ def test_duplicate_keys_are_reported_where_they_are_and_the_last_wins() -> None:
     result = jsonsafe.loads(b'{"a": 1, "b": {"s": "x", "s": "y"}, "a": 2}')
     assert result.ok
     assert result.value == {"a": 2, "b": {"s": "y"}}
-    assert type(result.value) is dict and type(result.value["b"]) is dict
+    assert type(result.value) is dict
+    assert type(result.value["b"]) is dict
     assert _kinds(result) == [("duplicate-key", ""), ("duplicate-key", "/b")]
     assert '"a"' in result.problems[0].message
 
@@ -76,7 +78,8 @@ def test_deep_nesting_is_refused_without_recursion() -> None:
     assert jsonsafe.loads(b"[" * limit + b"]" * limit).ok
     for depth in (limit + 1, 10_000, 200_000):
         result = jsonsafe.loads(b"[" * depth + b"]" * depth)
-        assert not result.ok and result.value is None
+        assert not result.ok
+        assert result.value is None
         assert _kinds(result) == [("depth", "")]
     # Brackets inside strings do not count as nesting.
     assert jsonsafe.loads(json.dumps(["[" * 500, {"a": "{" * 500}]).encode()).clean
@@ -99,7 +102,8 @@ def test_deep_nesting_in_a_thread_with_a_small_stack() -> None:
 )
 def test_syntax_errors_are_fatal_problems(body: bytes) -> None:
     result = jsonsafe.loads(body)
-    assert not result.ok and result.value is None
+    assert not result.ok
+    assert result.value is None
     assert result.problems[-1].kind == "syntax"
     with pytest.raises(ValueError, match=r"\S"):
         jsonsafe.decode(body)

@@ -35,7 +35,8 @@ def test_a_refused_key_is_diagnosed_once_and_the_run_fails() -> None:
     assert len(diagnosed) == 1, [c.reason for c in checks]
     assert "$WRONG_KEY" in diagnosed[0].reason
     marked = [c for c in checks if c.reason.startswith("not run: the server refused the key")]
-    assert marked and all(c.outcome is Outcome.ERROR for c in marked)
+    assert marked
+    assert all(c.outcome is Outcome.ERROR for c in marked)
     # No flood of "expected 404, got 401": checks that use the key are not judged on a 401.
     assert not [c for c in checks if c.outcome is Outcome.VIOLATION and "401" in str(c.findings)]
     assert result.targets[0].key_refused == diagnosed[0].reason
@@ -114,7 +115,8 @@ def test_every_layer_is_decoded_and_capped(encoding: str, encode: object) -> Non
     capped = BodyDecoder(encoding, 1000)
     capped.feed(wire)
     out = capped.done()
-    assert out.truncated and out.body == body[:1000]
+    assert out.truncated
+    assert out.body == body[:1000]
 
 
 def test_a_gzip_bomb_stays_within_the_cap() -> None:
@@ -125,7 +127,8 @@ def test_a_gzip_bomb_stays_within_the_cap() -> None:
     decoder = BodyDecoder("gzip, gzip", 4096)
     decoder.feed(bomb)
     out = decoder.done()
-    assert out.truncated and len(out.body) == 4096
+    assert out.truncated
+    assert len(out.body) == 4096
 
 
 def test_an_unknown_encoding_keeps_the_body_and_says_so() -> None:

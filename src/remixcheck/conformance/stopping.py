@@ -53,6 +53,19 @@ def interruptible() -> Iterator[None]:
         _interruptible = False
 
 
+@contextlib.contextmanager
+def shielded() -> Iterator[None]:
+    """Clean-up inside an interruptible region (closing worker processes as a stop unwinds
+    the generation) that a re-delivered stop must not break into: the signal only sets the
+    flag here."""
+    global _interruptible
+    was, _interruptible = _interruptible, False
+    try:
+        yield
+    finally:
+        _interruptible = was
+
+
 def stopped() -> bool:
     return _STOP.is_set()
 

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from remixcheck import procpool
+from remixcheck.conformance import stopping
 
 if TYPE_CHECKING:
     from remixcheck.contract.spec import Contract
@@ -124,9 +125,7 @@ class Ahead:
         self._done: set[str] = set()  # streams spent or given up: nothing more is drawn
         self._local = _Local(contract, seed)
         self.broken = False
-        self.pool = ProcessPoolExecutor(
-            jobs, procpool.context(), initializer=_start_worker, initargs=(contract, seed)
-        )
+        self.pool, self._cancel = procpool.executor(jobs, _start_worker, (contract, seed))
         self._fill()
 
     def take(self, stream: str, batch: int, size: int) -> Batch:
@@ -174,13 +173,14 @@ class Ahead:
         self._futures.clear()
 
     def close(self) -> None:
-        """Stop the workers; what they were drawing is not needed."""
-        procpool.stop(self.pool)
+        """Stop the workers; what they were drawing is not needed. A stop signal does not
+        break into this (the workers would be left running)."""
+        with stopping.shielded():
+            procpool.stop(self.pool, self._cancel)
 
 
 def _start_worker(contract: Contract, seed: int) -> None:
     global _drawer
-    procpool.start_worker()
     from remixcheck.fuzzing.generation import Drawer  # imports schemathesis
 
     _drawer = Drawer(contract, seed)
@@ -188,4 +188,5 @@ def _start_worker(contract: Contract, seed: int) -> None:
 
 def _draw(stream: str, batch: int, size: int) -> Batch:
     assert _drawer is not None, "the pool's initializer sets the drawer"
+    procpool.check()  # a batch takes tens of milliseconds: checking before each is enough
     return _drawer.draw(stream, batch, size)

@@ -9,7 +9,6 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from remixcheck.contract.quoting import show
-from remixcheck.traffic import jsonsafe
 from remixcheck.report.vocabulary import (
     BODY_CLIP,
     HEADER_CLIP,
@@ -20,6 +19,7 @@ from remixcheck.report.vocabulary import (
     USERINFO,
     VALUE_CLIP,
 )
+from remixcheck.traffic import jsonsafe
 
 
 def clip(value: Any, limit: int) -> str:

@@ -45,7 +45,7 @@ def message_of(body: Any) -> str | None:
         return None
     inner = body.get("error")
     if isinstance(inner, dict) and isinstance(inner.get("message"), str):
-        return inner["message"]
+        return str(inner["message"])
     if isinstance(inner, str):
         return inner
     for key in ("message", "detail"):
@@ -55,7 +55,7 @@ def message_of(body: Any) -> str | None:
         if key == "detail" and isinstance(value, list) and value:
             first = value[0]  # FastAPI's validation errors: a list of {loc, msg, type}
             if isinstance(first, dict) and isinstance(first.get("msg"), str):
-                return first["msg"]
+                return str(first["msg"])
     return None
 
 

@@ -260,8 +260,7 @@ def merge_catalogue(existing: dict[str, Any] | None, new: dict[str, Any]) -> dic
     by_name = {t.get("name"): t for t in existing.get("targets", [])}
     for t in targets:
         old = by_name.get(t["name"])
-        fuzz = old.get("fuzz") if isinstance(old, dict) else None
-        if not fuzz:
+        if not isinstance(old, dict) or not (fuzz := old.get("fuzz")):
             continue
         t["checks"] = list(t["checks"]) + [
             c for c in old.get("checks", []) if c.get("family") == FUZZ_FAMILY

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
+import contextlib
 import html
 import re
 import zlib
@@ -135,19 +136,15 @@ def _blob(run: str) -> list[bytes]:
     alphabet = b"-_" if "-" in text or "_" in text else None
     for candidate in (text, text[::-1]):
         core = candidate.strip("=")
-        try:
+        with contextlib.suppress(binascii.Error, ValueError):
             out.append(
                 base64.b64decode(core[: len(core) // 4 * 4], altchars=alphabet, validate=True)
             )
-        except (binascii.Error, ValueError):
-            pass
         upper = core.upper()
         if re.fullmatch(r"[A-Z2-7]+", upper):
             for start in range(8):
                 part = upper[start:]
                 part = part[: len(part) // 8 * 8]
-                try:
+                with contextlib.suppress(binascii.Error, ValueError):
                     out.append(base64.b32decode(part))
-                except (binascii.Error, ValueError):
-                    pass
     return out

@@ -9,15 +9,17 @@ order of the pieces, which gives exactly the report of a single process (`Offlin
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.synchronize import Event
 from pathlib import Path
 
 from remixcheck import procpool
 from remixcheck.errors import InputError, RemixcheckError
 from remixcheck.traffic import pieces
 from remixcheck.traffic.pieces import Piece
+from remixcheck.traffic.recordings import Record
 from remixcheck.validation.offline import OfflineReport, validate_files
 from remixcheck.validation.validator import Validator
 
@@ -25,6 +27,7 @@ from remixcheck.validation.validator import Validator
 # run, few enough that each piece stays long next to its fixed cost (a few ms).
 PIECES_PER_JOB = 4
 MIN_PIECE = 256 * 1024  # bytes
+CHECK_EVERY = 256  # records between a worker's looks at whether the run was given up
 
 
 def plan(paths: Sequence[Path], jobs: int) -> list[Piece]:
@@ -60,10 +63,18 @@ def _size(path: Path) -> int:
 def validate_piece(piece: Piece, vendor: str) -> OfflineReport:
     """One piece's summary; it names its file only if it holds the file's first record."""
     validator = Validator.for_vendor(vendor)  # built once per process
-    report = validate_files([piece.path], validator, read=lambda _: pieces.read(piece))
+    report = validate_files([piece.path], validator, read=lambda _: _until_cancelled(piece))
     if not piece.opens_file:
         report.files = []
     return report
+
+
+def _until_cancelled(piece: Piece) -> Iterator[Record]:
+    """The piece's records, until the parent gives up on the run (a worker's check)."""
+    for n, record in enumerate(pieces.read(piece)):
+        if n % CHECK_EVERY == 0:
+            procpool.check()
+        yield record
 
 
 def merge(reports: Sequence[OfflineReport]) -> OfflineReport:
@@ -78,10 +89,9 @@ def validate_parallel(paths: Sequence[Path], vendor: str, jobs: int) -> OfflineR
     if workers <= 1:
         return merge([validate_piece(p, vendor) for p in work])
     try:
-        with ProcessPoolExecutor(
-            workers, procpool.context(), initializer=_start_worker, initargs=(vendor,)
-        ) as pool:
-            reports = _run(pool, work, vendor)
+        pool, cancel = procpool.executor(workers, Validator.for_vendor, (vendor,))
+        with pool:
+            reports = _run(pool, cancel, work, vendor)
     except BrokenProcessPool:
         raise RemixcheckError(
             "a validation worker process ended abruptly (killed, or out of memory?); "
@@ -94,12 +104,9 @@ def _stdin(piece: Piece) -> bool:
     return str(piece.path) == "-"
 
 
-def _start_worker(vendor: str) -> None:
-    procpool.start_worker()
-    Validator.for_vendor(vendor)
-
-
-def _run(pool: ProcessPoolExecutor, work: list[Piece], vendor: str) -> list[OfflineReport]:
+def _run(
+    pool: ProcessPoolExecutor, cancel: Event, work: list[Piece], vendor: str
+) -> list[OfflineReport]:
     futures = [None if _stdin(p) else pool.submit(validate_piece, p, vendor) for p in work]
     try:
         # Standard input is read here, while the workers run.
@@ -110,5 +117,5 @@ def _run(pool: ProcessPoolExecutor, work: list[Piece], vendor: str) -> list[Offl
     except BaseException:
         # A bad file or Ctrl-C: the pieces under way would be thrown away, so stop them now
         # rather than wait for them.
-        procpool.stop(pool)
+        procpool.stop(pool, cancel)
         raise

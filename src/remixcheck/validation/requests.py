@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from remixcheck.contract.findings import Finding, Severity
 from remixcheck.contract.origins import WHY_PROFILE
@@ -20,6 +20,9 @@ from remixcheck.traffic.exchange import Request, media_type
 from remixcheck.validation.judging import Judging
 from remixcheck.validation.routing import Route
 from remixcheck.validation.schema_errors import capped
+
+if TYPE_CHECKING:
+    from python_multipart.multipart import MultipartCallbacks
 
 JSON = "application/json"
 
@@ -256,7 +259,7 @@ class _Parts:
         self.ended = False
         self._field, self._value = bytearray(), bytearray()
 
-    def callbacks(self) -> dict[str, Any]:
+    def callbacks(self) -> MultipartCallbacks:
         return {
             "on_part_begin": lambda: self.parts.append(({}, bytearray())),
             "on_header_field": lambda data, start, end: self._field.extend(data[start:end]),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from remixcheck.conformance.checks import FREE, MAY_BILL, Body, Check, RequestSpec, register
 from remixcheck.conformance.checks.common import single_request
@@ -51,6 +52,7 @@ def _negative(
     why: str,
     applies: Callable[[Profile], str | None] | None = None,
 ) -> None:
+    extra: dict[str, Any] = {"applies": applies} if applies else {}
     register(
         Check(
             id=check_id,
@@ -62,7 +64,7 @@ def _negative(
             run=single_request(expected),
             origin=CONVENTION,
             why=why,
-            **({"applies": applies} if applies else {}),
+            **extra,
         )
     )
 
