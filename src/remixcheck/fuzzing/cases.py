@@ -108,9 +108,6 @@ SOURCE, UNKNOWN, JOB, GENERATED, HOSTILE = "source", "unknown", "job", "generate
 REMIX_OP, CREATE_OP, RETRIEVE_OP = "CreateVideoRemix", "createVideo", "GetVideo"
 
 
-STATUS_RANK = {"queued": 0, "in_progress": 1, "completed": 2, "failed": 2}
-
-
 @dataclass(frozen=True, slots=True)
 class FuzzRequest:
     """One request of a fuzz run, exactly as sent; everything its judgement and replay need."""

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeGuard
+from typing import Any
 
 from remixcheck.contract.findings import Finding, Severity, Verdict, worst_verdict
+from remixcheck.contract.lifecycle import is_number, progress_fell, status_went_back
 from remixcheck.contract.origins import CONVENTION
 from remixcheck.contract.profiles import Profile
 from remixcheck.contract.quoting import show
@@ -16,7 +17,6 @@ from remixcheck.fuzzing.cases import (
     CREATE_OP,
     REMIX_OP,
     RETRIEVE_OP,
-    STATUS_RANK,
     FuzzRequest,
 )
 from remixcheck.fuzzing.expect import Expectation
@@ -164,10 +164,7 @@ class JobInvariants:
             )
         before = self.state.last.get(vid)
         if before is not None and isinstance(status, str):
-            old, new = STATUS_RANK.get(before.get("status", "")), STATUS_RANK.get(status)
-            went_back = old is not None and new is not None and new < old
-            switched = old == new == 2 and status != before.get("status")  # completed <-> failed
-            if went_back or switched:
+            if status_went_back(before.get("status", ""), status):
                 self._invariant(
                     out,
                     "lifecycle.status-forward",
@@ -176,7 +173,7 @@ class JobInvariants:
                     status,
                 )
             old_progress = before.get("progress")
-            if _number(progress) and _number(old_progress) and progress < old_progress:
+            if progress_fell(old_progress, progress):
                 self._invariant(
                     out,
                     "lifecycle.progress-monotonic",
@@ -185,7 +182,7 @@ class JobInvariants:
                     progress,
                 )
         if isinstance(status, str):
-            kept = progress if _number(progress) else None
+            kept = progress if is_number(progress) else None
             self.state.last[vid] = {"status": status, "progress": kept}
 
     def _invariant(
@@ -264,7 +261,3 @@ def _prompt(body: Any) -> str | None:
     """The prompt a decoded request body carries, as the server should read it."""
     value = body.get("prompt") if isinstance(body, dict) else None
     return value if isinstance(value, str) else None
-
-
-def _number(value: Any) -> TypeGuard[float]:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)

@@ -12,15 +12,14 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, replace
-from typing import Any, TypeGuard
+from typing import Any
 
 from remixcheck.contract.findings import Finding, Severity, Verdict
+from remixcheck.contract.lifecycle import TERMINAL, is_number, status_went_back
 from remixcheck.contract.profiles import Profile
 from remixcheck.contract.quoting import show
 
 REMIX_OP, CREATE_OP, RETRIEVE_OP = "CreateVideoRemix", "createVideo", "GetVideo"
-TERMINAL = ("completed", "failed")
-_RANK = {"queued": 0, "in_progress": 1, "completed": 2, "failed": 2}
 
 NEW_ID = "invariant.new-id"
 REMIXED_FROM = "invariant.remixed-from"
@@ -154,10 +153,7 @@ class JobTracker:
         new_status, progress = body.get("status"), body.get("progress")
         if job.status is not None and isinstance(new_status, str):
             seen.applied.add(FORWARD)
-            old, new = _RANK.get(job.status), _RANK.get(new_status)
-            went_back = old is not None and new is not None and new < old
-            switched = job.status in TERMINAL and new_status != job.status
-            if went_back or switched:
+            if status_went_back(job.status, new_status):
                 seen.findings.append(
                     self._finding(
                         FORWARD,
@@ -169,7 +165,7 @@ class JobTracker:
                         new_status,
                     )
                 )
-        if job.progress is not None and _number(progress):
+        if job.progress is not None and is_number(progress):
             seen.applied.add(MONOTONIC)
             if progress < job.progress:
                 seen.findings.append(
@@ -185,7 +181,7 @@ class JobTracker:
                 )
         if isinstance(new_status, str):
             job.status = new_status
-        if _number(progress):
+        if is_number(progress):
             job.progress = progress
 
     def _terminal(self, seen: Observation, body: dict[str, Any], status: int) -> None:
@@ -296,7 +292,3 @@ class JobTracker:
         else:
             self._jobs.move_to_end(job_id)
         return job
-
-
-def _number(value: Any) -> TypeGuard[float]:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)

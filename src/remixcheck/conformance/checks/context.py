@@ -18,7 +18,6 @@ from remixcheck.validation.validator import Validator
 
 PROMPT = "remixcheck conformance run: keep the camera move, make it a snowy dawn"
 UNKNOWN_NATIVE_ID = "video_remixcheck_unknown_000000"
-TERMINAL = ("completed", "failed")
 # On a remix job these always hold a value, so "omitted because empty" cannot explain their absence.
 MUST_BE_SET = frozenset({"id", "object", "status", "remixed_from_video_id", "prompt", "created_at"})
 BODY_EXCERPT = 4000

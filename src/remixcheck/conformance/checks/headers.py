@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from remixcheck.conformance.checks import FREE, Check, RequestSpec, register
 from remixcheck.conformance.checks.common import CONVENTION, with_origin
-from remixcheck.conformance.checks.context import TERMINAL, Context, SkipCheck
+from remixcheck.conformance.checks.context import Context, SkipCheck
 from remixcheck.contract.findings import Finding, Severity
+from remixcheck.contract.lifecycle import TERMINAL
 from remixcheck.contract.profiles import Profile
 from remixcheck.results.model import CheckResult
 

@@ -10,18 +10,17 @@ from remixcheck.conformance.checks import FREE, Check, RequestSpec, register
 from remixcheck.conformance.checks.common import expect_status
 from remixcheck.conformance.checks.context import (
     MUST_BE_SET,
-    TERMINAL,
     Context,
     ErrorCheck,
     SkipCheck,
 )
 from remixcheck.contract.findings import Finding, Severity
+from remixcheck.contract.lifecycle import TERMINAL, is_number, progress_fell, status_went_back
 from remixcheck.contract.origins import CONVENTION, PUBLISHED
 from remixcheck.contract.quoting import show
 from remixcheck.results.model import CheckResult
 
-# OpenAI documents the statuses, not their order; its SDK's poll() waits while queued or
-# in_progress and stops at completed or failed, which only works if a job moves forward.
+# The order of the statuses and the rules a job keeps: contract/lifecycle.py.
 WHY_LIFECYCLE = (
     "OpenAI's SDK polls while queued or in_progress and stops at completed or failed, so a "
     "job only moves forward and a finished one keeps its fields"
@@ -33,7 +32,6 @@ POLL = RequestSpec(
     billing=FREE,
     repeat="until completed or failed (honouring openai-poll-after-ms), then once more",
 )
-ORDER = {"queued": 0, "in_progress": 1, "completed": 2, "failed": 2}
 
 
 def _polls(ctx: Context) -> list[Any]:
@@ -129,7 +127,7 @@ def _forward(ctx: Context, check: Check, bodies: list[Any]) -> list[Finding]:
         seen.insert(0, first["status"])
     out = []
     for before, after in pairwise(seen):
-        if ORDER.get(after, -1) < ORDER.get(before, -1) or (before in TERMINAL and after != before):
+        if status_went_back(before, after):
             out.append(
                 ctx.finding(
                     check,
@@ -144,14 +142,10 @@ def _forward(ctx: Context, check: Check, bodies: list[Any]) -> list[Finding]:
 
 
 def _monotonic(ctx: Context, check: Check, bodies: list[Any]) -> list[Finding]:
-    values = [
-        b["progress"]
-        for b in bodies
-        if isinstance(b, dict) and isinstance(b.get("progress"), (int, float))
-    ]
+    values = [b["progress"] for b in bodies if isinstance(b, dict) and is_number(b.get("progress"))]
     out = []
     for before, after in pairwise(values):
-        if after < before:
+        if progress_fell(before, after):
             out.append(
                 ctx.finding(
                     check,
