@@ -104,3 +104,35 @@ def test_a_refusal_prints_nothing(capfd: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(ValueError):  # noqa: PT011
         parse_multipart("multipart/form-data; boundary=b", b"garbage")
     assert capfd.readouterr().err == ""
+
+
+# What this parser decides where the email parser read mail: pinned, each on purpose.
+CTYPE = "multipart/form-data; boundary=b"
+
+
+def test_a_preamble_before_the_first_boundary_means_nothing() -> None:
+    assert parse_multipart(CTYPE, b"ignored text\r\n" + GOOD) == {"prompt": "snow"}
+
+
+def test_bare_lf_line_endings_are_refused_with_the_reason() -> None:
+    # Starlette (python-multipart) refuses such a body too: judged as servers read it.
+    with pytest.raises(ValueError, match="bare LF"):
+        parse_multipart(CTYPE, GOOD.replace(b"\r\n", b"\n"))
+
+
+def test_a_transfer_encoding_is_not_decoded() -> None:
+    # RFC 7578 section 4.7: senders must not use Content-Transfer-Encoding in form-data, and
+    # servers do not decode it: the field holds what was sent.
+    body = (
+        b'--b\r\nContent-Disposition: form-data; name="prompt"\r\n'
+        b"Content-Transfer-Encoding: base64\r\n\r\nc25vdw==\r\n--b--\r\n"
+    )
+    assert parse_multipart(CTYPE, body) == {"prompt": "c25vdw=="}
+
+
+def test_a_file_named_the_rfc_5987_way_is_still_a_file() -> None:
+    body = (
+        b'--b\r\nContent-Disposition: form-data; name="input_reference"; '
+        b"filename*=utf-8''%C3%A9.png\r\nContent-Type: image/png\r\n\r\n\x89PNG\r\n--b--\r\n"
+    )
+    assert parse_multipart(CTYPE, body) == {"input_reference": "<file é.png>"}

@@ -6,7 +6,7 @@ judging it far less, so past the edge cases and the coverage phase a run is boun
 generation; workers draw the next batches while this process sends the ones drawn.
 
 A batch is a function of its stream, its index, its size and the seed (generation.Drawer),
-and the plan fixes every size when the phase starts, so workers give the same drafts in the
+and the plan fixes every size when the run starts, so workers give the same drafts in the
 same order as this process: `-j N` sends what `-j 1` sends."""
 
 from __future__ import annotations
@@ -41,7 +41,8 @@ Draw = Callable[[str, int, int], Batch]  # (stream, batch index, size) -> the ba
 
 @dataclass(slots=True)
 class Plan:
-    """Every batch's size, fixed from the budget left when the phase starts: each round of
+    """Every batch's size, fixed when the run starts from the budget the edge cases leave
+    (the coverage phase's share is known only once it is cached): each round of
     batches (one per stream) takes its share of what the earlier rounds leave."""
 
     left: int
@@ -55,12 +56,13 @@ class Plan:
             self._sizes.append(min(MAX_BATCH, max(MIN_BATCH, share)))
         return self._sizes[batch]
 
-    def rounds(self) -> Iterator[int]:
-        """The rounds the budget reaches when every case is sent, and one more for the cases
-        that are not (duplicates, operations a target blocks)."""
+    def rounds(self, left: int | None = None) -> Iterator[int]:
+        """The rounds a budget (the plan's, or `left`) reaches when every case is sent, and one
+        more for the cases that are not (duplicates, operations a target blocks)."""
+        budget = self.left if left is None else left
         for batch in itertools.count():
             yield batch
-            if self.streams * sum(self.size(b) for b in range(batch + 1)) >= self.left:
+            if self.streams * sum(self.size(b) for b in range(batch + 1)) >= budget:
                 yield batch + 1
                 return
 
@@ -120,13 +122,23 @@ class Ahead:
         self.plan = plan
         self.window = AHEAD_PER_JOB * jobs
         self._order = ((n, b) for b in plan.rounds() for n in names)
-        self._futures: dict[tuple[str, int], Future[Batch]] = {}
+        self._futures: dict[tuple[str, int], Future[bytes | str]] = {}
         self._asked: set[tuple[str, int]] = set()  # submitted once: never again
         self._done: set[str] = set()  # streams spent or given up: nothing more is drawn
         self._local = _Local(contract, seed)
+        self._last_round: int | None = None  # the last round worth drawing ahead (`reach`)
         self.broken = False
-        self.pool, self._cancel = procpool.executor(jobs, _start_worker, (contract, seed))
-        self._fill()
+        self.pool = procpool.executor(jobs, _start_worker, (contract, seed))
+        try:
+            self._fill()
+        except BaseException:  # a stop while the workers start: they must not outlive it
+            self.close()
+            raise
+
+    def reach(self, left: int) -> None:
+        """The phase starts with `left` requests to go: rounds past them are not drawn ahead
+        (the sizes stay the plan's: only how far ahead changes)."""
+        self._last_round = max(self.plan.rounds(left))
 
     def take(self, stream: str, batch: int, size: int) -> Batch:
         """The batch, drawn ahead or now. A stop signal raises out of the wait."""
@@ -135,7 +147,7 @@ class Ahead:
             future = self._submit((stream, batch))
         self._fill()
         try:
-            result = future.result() if future is not None else None
+            result: Batch | None = procpool.result(future) if future is not None else None
         except BrokenProcessPool:
             result = None
         if result is None:
@@ -154,12 +166,12 @@ class Ahead:
     def _fill(self) -> None:
         while not self.broken and len(self._futures) < self.window:
             key = next((k for k in self._order if k[0] not in self._done), None)
-            if key is None:
+            if key is None or (self._last_round is not None and key[1] > self._last_round):
                 return
             if key not in self._asked and (future := self._submit(key)) is not None:
                 self._futures[key] = future
 
-    def _submit(self, key: tuple[str, int]) -> Future[Batch] | None:
+    def _submit(self, key: tuple[str, int]) -> Future[bytes | str] | None:
         self._asked.add(key)
         try:
             return self.pool.submit(_draw, key[0], key[1], self.plan.size(key[1]))
@@ -176,7 +188,7 @@ class Ahead:
         """Stop the workers; what they were drawing is not needed. A stop signal does not
         break into this (the workers would be left running)."""
         with stopping.shielded():
-            procpool.stop(self.pool, self._cancel)
+            self.pool.stop()
 
 
 def _start_worker(contract: Contract, seed: int) -> None:

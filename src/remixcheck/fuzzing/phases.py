@@ -15,7 +15,7 @@ never run without being named."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -59,24 +59,23 @@ def drafts(
     from remixcheck.fuzzing.coverage_cache import coverage_drafts
     from remixcheck.fuzzing.edge_cases import edge_cases
 
-    coverage: Iterable[Draft] = ()
-    if COVERAGE in phases:
-        coverage = coverage_drafts(
-            contract, cache_dir, lambda: _take_turns(_coverage_streams(contract), blocked)
-        )
     ahead = None
-    if FUZZING in phases:
-        # The fuzzing phase is planned now, so that -j workers draw while the earlier phases
-        # are sent: its budget is what the earlier phases' drafts leave. That needs the
-        # coverage phase whole (generated once, then read from the cache).
-        coverage = list(coverage)
-        before = len(coverage) + (sum(1 for _ in edge_cases(profile, ids)) if EDGE in phases else 0)
-        fuzzing, ahead = batches.streams(contract, seed, demand.left - before, jobs)
     try:
+        if FUZZING in phases:
+            # The fuzzing phase is planned now, so that -j workers draw while the earlier
+            # phases are sent, from a budget every run knows at the start: what the edge
+            # cases leave (the coverage phase's share is known only once it is cached).
+            edge = sum(1 for _ in edge_cases(profile, ids)) if EDGE in phases else 0
+            fuzzing, ahead = batches.streams(contract, seed, demand.left - edge, jobs)
         if EDGE in phases:
             yield from edge_cases(profile, ids)
-        yield from coverage
+        if COVERAGE in phases:
+            yield from coverage_drafts(
+                contract, cache_dir, lambda: _take_turns(_coverage_streams(contract), blocked)
+            )
         if FUZZING in phases:
+            if ahead is not None:
+                ahead.reach(demand.left)  # draw no further ahead than the budget now left
             yield from _take_turns(fuzzing, blocked, ahead.drop if ahead else None)
     finally:
         if ahead is not None:

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from multiprocessing.synchronize import Event
 from pathlib import Path
 
 from remixcheck import procpool
@@ -88,15 +86,18 @@ def validate_parallel(paths: Sequence[Path], vendor: str, jobs: int) -> OfflineR
     workers = min(jobs, sum(not _stdin(p) for p in work))
     if workers <= 1:
         return merge([validate_piece(p, vendor) for p in work])
+    pool = procpool.executor(workers, Validator.for_vendor, (vendor,))
     try:
-        pool, cancel = procpool.executor(workers, Validator.for_vendor, (vendor,))
-        with pool:
-            reports = _run(pool, cancel, work, vendor)
+        reports = _run(pool, work, vendor)
     except BrokenProcessPool:
         raise RemixcheckError(
             "a validation worker process ended abruptly (killed, or out of memory?); "
             "nothing was reported: run again, or with fewer processes (-j)"
         ) from None
+    finally:
+        # A bad file or Ctrl-C: the pieces under way are not needed, their workers give
+        # them up; after the last piece this only waits for the workers to end.
+        pool.stop()
     return merge(reports)
 
 
@@ -104,18 +105,10 @@ def _stdin(piece: Piece) -> bool:
     return str(piece.path) == "-"
 
 
-def _run(
-    pool: ProcessPoolExecutor, cancel: Event, work: list[Piece], vendor: str
-) -> list[OfflineReport]:
+def _run(pool: procpool.Pool, work: list[Piece], vendor: str) -> list[OfflineReport]:
     futures = [None if _stdin(p) else pool.submit(validate_piece, p, vendor) for p in work]
-    try:
-        # Standard input is read here, while the workers run.
-        return [
-            validate_piece(p, vendor) if f is None else f.result()
-            for p, f in zip(work, futures, strict=True)
-        ]
-    except BaseException:
-        # A bad file or Ctrl-C: the pieces under way would be thrown away, so stop them now
-        # rather than wait for them.
-        procpool.stop(pool, cancel)
-        raise
+    # Standard input is read here, while the workers run.
+    return [
+        validate_piece(p, vendor) if f is None else procpool.result(f)
+        for p, f in zip(work, futures, strict=True)
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote_to_bytes
 
 from remixcheck.contract.findings import Finding, Severity
 from remixcheck.contract.origins import WHY_PROFILE
@@ -241,9 +242,16 @@ def parse_multipart(content_type: str, body: Any) -> dict[str, str]:
     boundary = parse_options_header(content_type)[1].get(b"boundary")
     if not boundary:
         raise ValueError("Content-Type has no boundary")
+    body = bytes(body)
+    if b"\n" in body and b"\r\n" not in body:
+        raise ValueError("its lines end in a bare LF; multipart needs CRLF (RFC 2046)")
+    if not body.startswith(b"--" + boundary):
+        # A preamble before the first boundary is allowed (RFC 2046) and means nothing.
+        first = body.find(b"\r\n--" + boundary)
+        body = body[first + 2 :] if first >= 0 else body
     parts = _Parts()
     try:
-        MultipartParser(boundary, parts.callbacks()).write(bytes(body))
+        MultipartParser(boundary, parts.callbacks()).write(body)
     except MultipartParseError as exc:
         raise ValueError(f"malformed part: {exc}") from None
     if not parts.parts or not parts.ended:
@@ -281,11 +289,17 @@ class _Parts:
 def _field(headers: dict[bytes, bytes], data: bytearray) -> tuple[str, str]:
     from python_multipart.multipart import parse_options_header
 
-    disposition = parse_options_header(headers.get(b"content-disposition"))[1]
+    raw = headers.get(b"content-disposition")
+    disposition = parse_options_header(raw)[1]
     name = disposition.get(b"name")
     if not name:
         raise ValueError("a part has no name in Content-Disposition")
     filename = disposition.get(b"filename")
+    if filename is None and raw is not None and b"filename*=" in raw:
+        # RFC 7578 forbids the RFC 5987 form, which the parser drops, but older clients
+        # (urllib3 1.x for a non-ASCII name) send it: the part is still a file.
+        encoded = raw.split(b"filename*=", 1)[1].split(b";", 1)[0].strip().strip(b'"')
+        filename = unquote_to_bytes(encoded.split(b"'", 2)[-1])
     if filename is not None:
         return _text(name), f"<file {_text(filename)}>"
     charset = parse_options_header(headers.get(b"content-type"))[1].get(b"charset", b"utf-8")
