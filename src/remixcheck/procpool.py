@@ -18,6 +18,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
+import platform
+import select
 import signal
 import tempfile
 import threading
@@ -33,8 +35,8 @@ T = TypeVar("T")
 
 ORPHAN_POLL_SECONDS = 1.0
 # Pickled result bytes sent through the pipe as they are; the message around them adds a
-# few hundred bytes and must stay under PIPE_BUF (4096 on Linux, 512 by POSIX at least).
-SMALL = 2048
+# few hundred bytes and must stay under PIPE_BUF (4096 on Linux, 512 on macOS).
+SMALL = max(256, getattr(select, "PIPE_BUF", 512) // 2)
 
 _cancel: Event | None = None  # in a worker: set by the parent when it gives up on the run
 _spill_dir: str | None = None  # in a worker: where results too big for the pipe go
@@ -45,9 +47,10 @@ class Cancelled(Exception):
 
 
 def context() -> BaseContext:
-    """fork where there is one: a worker then starts with what this process already built
-    and imported (and Hypothesis, which draws constants from loaded modules, draws the same)."""
-    if "fork" in multiprocessing.get_all_start_methods():
+    """fork on Linux: a worker then starts with what this process already built and imported
+    (and Hypothesis, which draws constants from loaded modules, draws the same); elsewhere the
+    platform's default (spawn: fork is unsafe with macOS's system libraries)."""
+    if platform.system() == "Linux":
         return multiprocessing.get_context("fork")
     return multiprocessing.get_context()
 
