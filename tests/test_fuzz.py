@@ -20,7 +20,7 @@ from remixcheck.fuzzing import fuzzer as fuzz
 from remixcheck.fuzzing.cases import CHECK_IDS
 from remixcheck.fuzzing.records import merge_results
 from remixcheck.results.model import Outcome
-from tests.conftest import emulator_target, run_cli
+from tests.conftest import emulator_target, fuzz_case, run_cli
 
 KEY = "sk-FUZZ-supersecret-9f8e7d6c5b4a"
 RESULTS_SCHEMA = json.loads(
@@ -465,3 +465,31 @@ def test_replay_usage_errors_exit_2_in_one_line(tmp_path: Path) -> None:
         assert out.returncode == 2, out.stdout + out.stderr
         assert message in out.stderr
         assert len(out.stderr.strip().splitlines()) == 1, out.stderr
+
+
+def test_unknown_fields_on_an_unknown_video_may_be_refused_first(tmp_path: Path) -> None:
+    # Found by a 2,000-request run against the faithful emulator: OpenAI refuses a field it
+    # does not know ("Unrecognized request argument supplied", 400) before it looks the video
+    # up, and OpenAI's document leaves the body open: 400 is as faithful as 404 there.
+    with running_emulator("openai", api_key=KEY, job_seconds=0.3) as emu:
+        data = fuzz_case(emu.base_url)
+        data["request"].update(  # type: ignore[attr-defined]
+            operation="CreateVideoRemix",
+            method="POST",
+            path="/v1/videos/video_123/remix",
+            content_type="application/json",
+            body='{"prompt": "snow", "not_a_field": 1}',
+            body_encoding="utf-8",
+            id_kind="unknown",
+        )
+        case = tmp_path / "case.json"
+        case.write_text(json.dumps(data), encoding="utf-8")
+        out = run_cli(
+            "replay", str(case), "--api-key-env", EMULATOR_KEY_ENV,
+            env={EMULATOR_KEY_ENV: KEY}, cwd=tmp_path,
+        )  # fmt: skip
+        reached = emu.state.snapshot()["requests"]
+    assert reached, out.stdout + out.stderr
+    assert "400" in out.stdout, out.stdout + out.stderr
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "passes" in out.stdout

@@ -96,6 +96,14 @@ def _expect(
         )
     if invalid:
         return Expectation("reject", "the request is invalid", (), invalid, dialect_gap)
+    if request.id_kind == UNKNOWN and undeclared:
+        # A server may refuse the fields it does not know before it looks the video up:
+        # OpenAI answers 400 "Unrecognized request argument supplied".
+        why = (
+            "the video does not exist, and the body has field(s) OpenAI's document does not "
+            f"declare ({show(list(undeclared[:3]))})"
+        )
+        return Expectation("not-found", why, (404, 400), (), dialect_gap)
     if request.id_kind == UNKNOWN:
         return Expectation("not-found", "the video does not exist", (404,), (), dialect_gap)
     if undeclared and request.id_kind not in (GENERATED, HOSTILE):

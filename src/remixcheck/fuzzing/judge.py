@@ -209,10 +209,10 @@ class Judge(JobInvariants):
                         "fuzz.status-conformance",
                         self._finding(
                             "fuzz.status-conformance",
-                            f"{e.why}: expected 404, got {status}",
+                            f"{e.why}: expected {' or '.join(map(str, e.statuses))}, got {status}",
                             request,
                             status,
-                            expected=[404],
+                            expected=list(e.statuses),
                             analogs=(analog,),
                             explained=self._dialect_deviation(request, status)
                             if e.dialect_gap and 400 <= status < 500
