@@ -166,19 +166,21 @@ def _create_fields(fields: dict[str, Any], multipart: bool) -> dict[str, str]:
     size = fields.get("size", "720x1280")
     if size not in SIZES:
         raise Refused(400, f"'size' must be one of {', '.join(SIZES)}.", "size", "invalid_value")
-    ref = fields.get("input_reference")
-    if ref is not None and not multipart:
-        # ImageRefParam: an object; image_url (at most 20,971,520 characters) and file_id strings
+    # ImageRefParam: an object; image_url (at most 20,971,520 characters) and file_id strings.
+    # A field may be left out, not sent as null: the document declares none of them nullable.
+    if "input_reference" in fields and not multipart:
+        ref = fields["input_reference"]
         if not isinstance(ref, dict):
             raise Refused(
                 400, "'input_reference' must be an object.", "input_reference", "invalid_type"
             )
-        url, file_id = ref.get("image_url"), ref.get("file_id")
-        if url is not None and (not isinstance(url, str) or len(url) > 20971520):
+        if "image_url" in ref and (
+            not isinstance(ref["image_url"], str) or len(ref["image_url"]) > 20971520
+        ):
             raise Refused(
                 400, "'input_reference.image_url' is invalid.", "input_reference.image_url"
             )
-        if file_id is not None and not isinstance(file_id, str):
+        if "file_id" in ref and not isinstance(ref["file_id"], str):
             raise Refused(
                 400, "'input_reference.file_id' must be a string.", "input_reference.file_id"
             )
@@ -398,7 +400,9 @@ def reference_server(
 ) -> Iterator[Reference]:
     """The server on 127.0.0.1 with one source video (completed, or one that never completes);
     `poll_hint=False`: no openai-poll-after-ms, which OpenAI's document does not declare."""
-    state = State(key="sk-reference-0123456789abcdef", job_seconds=job_seconds)
+    # Random-looking, as real keys are: a key holding a word (it was "sk-reference-...") has
+    # that word redacted wherever it appears, "input_reference" included.
+    state = State(key="sk-rsrv-7f3a9c0e15b2d8464e1b", job_seconds=job_seconds)
     source = state.new(
         prompt="a reference source video",
         model="sora-2",

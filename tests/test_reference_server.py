@@ -65,12 +65,16 @@ def test_run_against_the_reference_server_is_clean(
     assert ref.key not in out.stdout + (tmp_path / "results.json").read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize(("unknown_method", "workers"), [(501, 1), (405, 4)])
+@pytest.mark.parametrize(
+    ("unknown_method", "workers", "jobs", "budget"),
+    [(501, 1, 1, 150), (405, 4, 1, 150), (501, 1, 2, 400)],
+)
 def test_fuzz_against_the_reference_server_is_clean(
-    tmp_path: Path, unknown_method: int, workers: int
+    tmp_path: Path, unknown_method: int, workers: int, jobs: int, budget: int
 ) -> None:
     """Also with --workers 4: concurrent requests to a server we did not write keep every
-    job's order (no invariant broken) and the request cap."""
+    job's order (no invariant broken) and the request cap. And with -j 2 on a budget past the
+    edge cases and the coverage phase: the fuzzing phase, drawn by worker processes."""
     with reference_server(unknown_method=unknown_method) as ref:
         # the server answers an unknown method as configured (http.server's own 501, or 405)
         query = httpx.request("QUERY", f"{ref.base_url}/v1/videos/{ref.source_video_id}")
@@ -81,16 +85,20 @@ def test_fuzz_against_the_reference_server_is_clean(
             "--vendor", "openai",
             "--api-key-env", KEY_ENV,
             "--video-id", ref.source_video_id,
-            "--max-requests", "150",
+            "--max-requests", str(budget),
             "--seed", "11",
             "--workers", str(workers),
+            "-j", str(jobs),
             "--report-dir", str(tmp_path),
             env={KEY_ENV: ref.key},
             cwd=tmp_path,
             timeout=600,
         )  # fmt: skip
     results = _results(tmp_path)
-    assert 0 < results["targets"][0]["fuzz"]["requests_sent"] <= 150, results["targets"][0]["fuzz"]
+    fuzzed = results["targets"][0]["fuzz"]
+    assert 0 < fuzzed["requests_sent"] <= budget, fuzzed
+    if jobs > 1:  # the whole budget: past the edge cases and the coverage phase (~200)
+        assert (fuzzed["requests_sent"], fuzzed["jobs"]) == (budget, jobs), fuzzed
     assert out.returncode == 0, "\n".join(_bad(results)) + out.stdout[-3000:] + out.stderr
     checks = {c["check"]: c for c in results["targets"][0]["checks"]}
     assert checks["fuzz.unsupported-method"]["outcome"] == "pass", checks["fuzz.unsupported-method"]
