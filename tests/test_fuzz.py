@@ -468,9 +468,9 @@ def test_replay_usage_errors_exit_2_in_one_line(tmp_path: Path) -> None:
 
 
 def test_unknown_fields_on_an_unknown_video_may_be_refused_first(tmp_path: Path) -> None:
-    # Found by a 2,000-request run against the faithful emulator: OpenAI refuses a field it
-    # does not know ("Unrecognized request argument supplied", 400) before it looks the video
-    # up, and OpenAI's document leaves the body open: 400 is as faithful as 404 there.
+    # Found by a 2,000-request run against the faithful emulator, which refuses an unknown
+    # field (400) before it looks the video up. What OpenAI's server does with one is
+    # undocumented and the document leaves the body open: 400 is as faithful as 404 there.
     with running_emulator("openai", api_key=KEY, job_seconds=0.3) as emu:
         data = fuzz_case(emu.base_url)
         data["request"].update(  # type: ignore[attr-defined]

@@ -5,26 +5,18 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from remixcheck.conformance.targets import Target
 from remixcheck.contract.spec import Contract
 from remixcheck.emulator import running_emulator
 from remixcheck.fuzzing import fuzzer as fuzz
 from remixcheck.fuzzing.coverage_cache import cache_file
+from tests.conftest import emulator_target
 
 PHASES = ("edge", "coverage")
 
 
 def _sent(cache_dir: Path | None, *, seed: int = 1) -> list[tuple[str, str, bytes | None]]:
     with running_emulator("openai", job_seconds=0.3) as emu:
-        target = Target(
-            name="openai-emulator",
-            vendor="openai",
-            base_url=emu.base_url,
-            api_key_env="REMIXCHECK_FUZZ_CACHE_KEY",
-            api_key=emu.api_key,
-            video_id=emu.source_video_id,
-            emulated=True,
-        )
+        target = emulator_target(emu, "REMIXCHECK_FUZZ_CACHE_KEY")
         options = fuzz.FuzzOptions(max_requests=400, seed=seed, phases=PHASES, cache_dir=cache_dir)
         run = fuzz.run([target], options)
     fuzzed = run.targets[0]

@@ -147,6 +147,9 @@ def test_cli_phases_and_workers_reach_the_run(tmp_path: Path) -> None:
         (["--workers", "33"], "Invalid value for '--workers': 33 is not in the range 1<=x<=32"),
         (["--phases", "edge,stateful"], "unknown phase(s) stateful; choose from edge, coverage"),
         (["--phases", ","], "no phase given"),
+        (["-j", "two"], "'two' is not a number of processes (1..256, 0 or auto)"),
+        (["-j", "257"], "'257' is not a number of processes"),
+        (["--jobs", "-1"], "'-1' is not a number of processes"),
     ],
 )
 def test_bad_workers_or_phases_is_a_usage_error(

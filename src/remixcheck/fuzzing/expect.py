@@ -97,8 +97,9 @@ def _expect(
     if invalid:
         return Expectation("reject", "the request is invalid", (), invalid, dialect_gap)
     if request.id_kind == UNKNOWN and undeclared:
-        # A server may refuse the fields it does not know before it looks the video up:
-        # OpenAI answers 400 "Unrecognized request argument supplied".
+        # What OpenAI's server does with an unknown field is undocumented (the document
+        # leaves the body open): refusing it (400) before the video is looked up is as
+        # faithful as the 404.
         why = (
             "the video does not exist, and the body has field(s) OpenAI's document does not "
             f"declare ({show(list(undeclared[:3]))})"
