@@ -3,7 +3,6 @@ deviation that explains each (cached per distinct error)."""
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -134,39 +133,58 @@ class Judging(Locating):
         self, media: MediaType, body: Any, where: str, op: str, status: int | None
     ) -> list[Finding]:
         compiled = self._compiled.get(media.schema_pointer) or self._compile(media)
-        out: list[Finding] = []
-        memo = self._findings_of
         # One pass: iter_errors on a valid body costs what is_valid does.
         pending = compiled.validator.iter_errors(body)
         first = next(pending, None)
-        if first is not None:
-            errors: list[Finding] = []
-            for err in itertools.chain((first,), pending):
-                # The message quotes the value and the keyword's terms, the paths say where.
-                key = (compiled.pointer, where, op, status, err.message, *err.instance_path)
-                key += (None, *err.schema_path)
-                found = memo.get(key)
-                if found is None:
-                    found = self._remember(
+        declared = compiled.properties
+        extras: tuple[tuple[Any, str], ...] = ()
+        if declared is not None and isinstance(body, dict) and not declared.issuperset(body):
+            extras = tuple((k, json_type(v)) for k, v in body.items() if k not in declared)
+        if first is None and not extras:
+            return []
+        errors = [first, *pending] if first is not None else []
+        # The findings follow from the errors (a message quotes the value, the paths say
+        # where) and the undeclared names' types; a gateway repeats its combination.
+        shape = tuple((e.message, *e.instance_path, None, *e.schema_path) for e in errors)
+        key = (compiled.pointer, where, op, status, shape, extras)
+        found = self._findings_of.get(key)
+        if found is None:
+            found = self._remember(
+                key,
+                self._body_findings(compiled, errors, shape, extras, where, op, status),
+                all(len(s[0]) <= MEMO_MESSAGE_MAX for s in shape)
+                and all(len(str(n)) <= MEMO_MESSAGE_MAX for n, _ in extras),
+            )
+        return list(found)
+
+    def _body_findings(
+        self,
+        compiled: CompiledSchema,
+        errors: list[Any],
+        shape: tuple[tuple[Any, ...], ...],
+        extras: tuple[tuple[Any, str], ...],
+        where: str,
+        op: str,
+        status: int | None,
+    ) -> list[Finding]:
+        """The findings of one combination of schema errors and undeclared names."""
+        memo, out = self._findings_of, []
+        if errors:
+            found: list[Finding] = []
+            for err, err_shape in zip(errors, shape, strict=True):
+                # One error recurs in other combinations: its findings are kept alone too.
+                key = (compiled.pointer, where, op, status, *err_shape)
+                one = memo.get(key)
+                if one is None:
+                    one = self._remember(
                         key,
                         self._error_findings(err, where, op, status, compiled),
                         len(err.message) <= MEMO_MESSAGE_MAX,
                     )
-                errors += found
-            out += drop_consequences(errors) if len(errors) > 1 else errors
-        declared = compiled.properties
-        if declared is not None and isinstance(body, dict) and not declared.issuperset(body):
-            for name in sorted(body.keys() - declared, key=str):
-                value = body[name]
-                key = (compiled.pointer, where, op, status, name, json_type(value))
-                found = memo.get(key)
-                if found is None:
-                    found = self._remember(
-                        key,
-                        [self._extra_property(compiled, where, op, status, name, value)],
-                        len(name) <= MEMO_MESSAGE_MAX,
-                    )
-                out += found
+                found += one
+            out += drop_consequences(found) if len(found) > 1 else found
+        for name, kind in sorted(extras, key=lambda e: str(e[0])):
+            out.append(self._extra_property(compiled, where, op, status, name, kind))
         return out
 
     def _remember(
@@ -188,7 +206,7 @@ class Judging(Locating):
         op: str,
         status: int | None,
         key: str,
-        value: Any,
+        kind: str,
     ) -> Finding:
         # OpenAI's schemas are open (no additionalProperties): an undeclared field is
         # allowed, so it is an observation, which a profile may name as its dialect.
@@ -204,7 +222,7 @@ class Judging(Locating):
             severity=Severity.INFO,
             keyword="additionalProperties" if request else "properties",
             expected=None,
-            actual=json_type(value),
+            actual=kind,
             spec_location=compiled.pointer + "/properties",
             origin=OBSERVATION,
             why="the schema allows other properties; which ones a server adds marks its dialect",

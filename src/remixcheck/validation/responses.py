@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from remixcheck.contract.findings import Finding, Severity
@@ -22,24 +23,24 @@ from remixcheck.validation.requests import JSON
 from remixcheck.validation.schema_errors import capped
 
 
+@dataclass(frozen=True, slots=True)
+class _Expected:
+    """What a response with one (operation, status, content type) is judged against.
+
+    All of it follows from those three, and a capture repeats a handful of them, so it is
+    worked out once per combination instead of once per response."""
+
+    head: tuple[Finding, ...]  # the status and content-type findings
+    spec: ResponseSpec | None
+    media: MediaType | None  # None: no body to judge
+
+
 class ResponseChecks(Judging):
     """A response judged: status declared, headers, media type, body against its schema."""
 
-    _media_types: dict[str, str]
+    _expected: dict[tuple[str, int, str | None], _Expected]
 
     # -- responses -----------------------------------------------------------
-
-    def _media_type(self, headers: Mapping[str, str]) -> str | None:
-        """media_type(headers), kept per header value: a capture repeats a few of them."""
-        value = headers.get("content-type")
-        if value is None:
-            return None
-        found = self._media_types.get(value)
-        if found is None:
-            found = media_type(headers) or ""
-            if len(self._media_types) < 256:
-                self._media_types[value] = found
-        return found
 
     def check_response(
         self,
@@ -51,61 +52,80 @@ class ResponseChecks(Judging):
         raw: bool = True,
         truncated: bool = False,
     ) -> list[Finding]:
-        op = operation.operation_id
-        spec = operation.response_for(status)
-        out: list[Finding] = []
-        if spec is None:
-            declared = ", ".join(operation.responses)
-            out.append(
-                self._finding(
-                    "response.status",
-                    "response",
-                    "status",
-                    "",
-                    op,
-                    status,
-                    f"status {status} is not declared for {op} (declared: {declared})",
-                    expected=list(operation.responses),
-                    actual=status,
-                    spec_location=operation.pointer + "/responses",
-                    origin=CONVENTION if status >= 300 else PUBLISHED,
-                    why=WHY_STATUSES if status >= 300 else None,
-                )
-            )
+        key = (operation.operation_id, status, headers.get("content-type"))
+        expected = self._expected.get(key) or self._expect(operation, status, headers, key)
+        spec, media = expected.spec, expected.media
+        out = list(expected.head) if expected.head else []
+        if spec is None or media is None:
             return out
-        if not spec.content:
-            return out
-        ctype = self._media_type(headers)
-        media = spec.content.get(ctype or "")
-        if media is None:
-            out.append(
-                self._finding(
-                    "response.content-type",
-                    "response",
-                    "content-type",
-                    "content-type",
-                    op,
-                    status,
-                    f"content type {ctype or '(none)'} is not declared for status {spec.status_key}",
-                    expected=list(spec.content),
-                    actual=ctype,
-                    spec_location=spec.pointer + "/content",
-                    origin=spec.origin,
-                    why=spec.why,
-                )
-            )
-            # Still judge the body when it is JSON in disguise (text/plain JSON is common).
-            media = spec.content.get(JSON)
-            if media is None:
-                return out
         if spec.status_key == "429":
             retry_after = headers.get("retry-after")
             if retry_after is not None and not _delay_seconds(retry_after):
-                out.append(self._retry_after_finding(spec, op, status, retry_after))
+                out.append(self._retry_after_finding(spec, key[0], status, retry_after))
+        if raw and not truncated and body:
+            value = jsonsafe.clean(body)
+            if value is not jsonsafe.NOT_CLEAN:  # the common case: no Decoded is built
+                found = self._schema_findings(media, value, "response", key[0], status)
+                return out + found if out else found
         found = self._response_body_findings(
-            media, spec, op, status, body, raw=raw, truncated=truncated
+            media, spec, key[0], status, body, raw=raw, truncated=truncated
         )
         return out + found if out else found
+
+    def _expect(
+        self,
+        operation: Operation,
+        status: int,
+        headers: Mapping[str, str],
+        key: tuple[str, int, str | None],
+    ) -> _Expected:
+        op = operation.operation_id
+        spec = operation.response_for(status)
+        if spec is None:
+            declared = ", ".join(operation.responses)
+            finding = self._finding(
+                "response.status",
+                "response",
+                "status",
+                "",
+                op,
+                status,
+                f"status {status} is not declared for {op} (declared: {declared})",
+                expected=list(operation.responses),
+                actual=status,
+                spec_location=operation.pointer + "/responses",
+                origin=CONVENTION if status >= 300 else PUBLISHED,
+                why=WHY_STATUSES if status >= 300 else None,
+            )
+            return self._keep(key, _Expected((finding,), None, None))
+        if not spec.content:
+            return self._keep(key, _Expected((), spec, None))
+        ctype = media_type(headers)
+        media = spec.content.get(ctype or "")
+        if media is not None:
+            return self._keep(key, _Expected((), spec, media))
+        finding = self._finding(
+            "response.content-type",
+            "response",
+            "content-type",
+            "content-type",
+            op,
+            status,
+            f"content type {ctype or '(none)'} is not declared for status {spec.status_key}",
+            expected=list(spec.content),
+            actual=ctype,
+            spec_location=spec.pointer + "/content",
+            origin=spec.origin,
+            why=spec.why,
+        )
+        # Still judge the body when it is JSON in disguise (text/plain JSON is common).
+        return self._keep(key, _Expected((finding,), spec, spec.content.get(JSON)))
+
+    def _keep(self, key: tuple[str, int, str | None], expected: _Expected) -> _Expected:
+        # Content-type values come from the server: keep only the first few distinct ones.
+        if len(self._expected) < 256:
+            self._expected[key] = expected
+        return expected
 
     def _retry_after_finding(
         self, spec: ResponseSpec, op: str, status: int, retry_after: str
@@ -140,7 +160,8 @@ class ResponseChecks(Judging):
         raw: bool,
         truncated: bool,
     ) -> list[Finding]:
-        """The body decoded (when raw bytes) and judged against its schema."""
+        """A body check_response's fast path did not take: cut at the cap, not clean JSON
+        (jsonsafe.loads says why), or handed in already decoded (raw=False)."""
         if raw:
             if truncated:
                 return [
@@ -160,9 +181,6 @@ class ResponseChecks(Judging):
                         why="remixcheck reads at most --max-body-bytes of a body",
                     )
                 ]
-            value = jsonsafe.clean(body) if body else jsonsafe.NOT_CLEAN
-            if value is not jsonsafe.NOT_CLEAN:
-                return self._schema_findings(media, value, "response", op, status)
             decoded = jsonsafe.loads(body if body is not None else b"")
             out: list[Finding] = []
             if decoded.problems:

@@ -53,7 +53,7 @@ class Validator(RequestChecks, ResponseChecks, Routing):
             self._compile(media)
         self._routes = [(op.method, op.segments, op) for op in self.contract.operations]
         self._by_method = {}
-        self._media_types = {}
+        self._expected = {}
         # Longest prefix first so /v1/openai wins over /v1.
         self._prefixes = sorted(
             (
