@@ -310,6 +310,16 @@ def _big_har(path: Path, entries: int, *, cut: float | None = None, seed: int = 
         else:
             records.append(_record("/v1/videos/video_1/remix", 200, video(id=f"video_{i}")))
     har = _har(records)
+    # Entries msgspec refuses (NaN, a lone surrogate), which the C scanner reads: a range
+    # counting the entries before it must find their ends too.
+    for i in range(5, entries, 89):
+        har["log"]["entries"][i]["response"]["content"]["size"] = float("nan")
+    for i in range(7, entries, 113):
+        har["log"]["entries"][i]["request"]["url"] += "?q=\ud800"
+    # A nested list whose second item starts with the entries' first key: "}, {<key>:"
+    # inside an entry, which only decoding the text up to it tells from an entry's end.
+    for i in range(9, entries, 71):
+        har["log"]["entries"][i]["_pages"] = [{"id": 1}, {"startedDateTime": "x"}]
     for i in range(3, entries, 97):
         har["log"]["entries"][i] = {"request": 5}  # unreadable entries across the ranges
     text = json.dumps(har, indent=1)
@@ -327,6 +337,9 @@ def test_one_har_is_cut_into_ranges_of_entries_with_the_same_report(
     ranges = parallel.plan([path], 3)
     assert len(ranges) == 3
     assert (ranges[0].first_entry, ranges[-1].last_entry) == (1, None)
+    # A later range also counts the entries before it, so it holds fewer of its own.
+    first, second = (r.last_entry - r.first_entry + 1 for r in ranges[:2])
+    assert first > second * 1.1
     one, three = _both(str(path), "--vendor", "openai", "--format", "json")
     assert one.returncode == three.returncode == 2, three.stderr
     assert three.stdout == one.stdout

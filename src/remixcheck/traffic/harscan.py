@@ -29,6 +29,7 @@ _BLANK = re.compile(r"[ \t\r\n]*")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _SCANNER = json.JSONDecoder()
 _MSGSPEC = msgspec.json.Decoder()
+_RAW = msgspec.json.Decoder(msgspec.Raw)  # checks a value's JSON, builds nothing
 _NOT_JSON = object()
 _DEEP = jsonsafe.DEFAULT_MAX_DEPTH  # the nesting any untrusted JSON may have
 _DEEP_START = re.compile(r"(?:[\[{][ \t\r\n]*){%d}" % (_DEEP + 1))  # noqa: UP031
@@ -145,11 +146,15 @@ def _what(found: str) -> str:
 class Entries:
     """The items of log.entries, each with its JSON text when that holds a surrogate escape;
     `found` once the array is open. With `typed`, an entry msgspec reads is decoded into that
-    type when it fits (an entry the C scanner reads is always plain JSON)."""
+    type when it fits (an entry the C scanner reads is always plain JSON). The first `skip`
+    entries are only counted: each comes as (None, None), its end found but nothing built."""
 
-    def __init__(self, fh: BinaryIO, typed: msgspec.json.Decoder[Any] | None = None) -> None:
+    def __init__(
+        self, fh: BinaryIO, typed: msgspec.json.Decoder[Any] | None = None, skip: int = 0
+    ) -> None:
         self.text = Text(fh)
         self._typed = typed
+        self._skip = skip
         self.found = False
         self.top_keys: set[str] = set()
         self._ends: dict[str, re.Pattern[str]] = {}
@@ -173,9 +178,11 @@ class Entries:
                 yield from self._array()
                 return  # a HAR has one log with one list of entries: the rest is not read
 
-    def _decode(self, entry: str) -> Any:
+    def _decode(self, entry: str, skipping: bool) -> Any:
         """The entry as the caller's type when it fits, as plain JSON otherwise."""
         try:
+            if skipping:
+                return _RAW.decode(entry)
             if self._typed is not None:
                 try:
                     return self._typed.decode(entry)
@@ -191,13 +198,18 @@ class Entries:
         if text.peek() == "]":
             return
         while True:
-            value, start, end = self._entry()
-            escaped = _SURROGATE_ESCAPE.search(text.buf, start, end)
-            yield value, text.buf[start:end] if escaped else None
+            skipping = self._skip > 0
+            value, start, end = self._entry(skipping)
+            if skipping:
+                self._skip -= 1
+                yield None, None
+            else:
+                escaped = _SURROGATE_ESCAPE.search(text.buf, start, end)
+                yield value, text.buf[start:end] if escaped else None
             if text.last("]"):
                 return
 
-    def _entry(self) -> tuple[Any, int, int]:
+    def _entry(self, skipping: bool = False) -> tuple[Any, int, int]:
         """The next entry, decoded by msgspec where its end can be found: about four times as
         fast as the standard library's scanner here, but it needs the exact text of one value.
 
@@ -221,7 +233,7 @@ class Entries:
                 match = ends.search(buf, first.end()) if ends is not None else None
                 if match is not None:
                     end = match.start() + 1
-                    value = self._decode(buf[start:end])
+                    value = self._decode(buf[start:end], skipping)
                     if value is not _NOT_JSON:
                         text.pos = end
                         return value, start, end

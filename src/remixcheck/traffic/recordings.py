@@ -219,7 +219,7 @@ def _headers(value: Any) -> list[tuple[str, str]]:
 
 def read_har_entries(path: Path, first: int, last: int | None) -> Iterator[Record]:
     """Entries first..last (1-based; last None: to the end) of a HAR file, as `read` gives
-    them: the entries before are decoded only to be counted, so each keeps its number."""
+    them: the entries before are only counted (their ends found), so each keeps its number."""
     try:
         fh = path.open("rb")
     except OSError as exc:
@@ -238,7 +238,7 @@ def _read_har(
     fh: BinaryIO, path: Path, head: bytes, first: int = 1, last: int | None = None
 ) -> Iterator[Record]:
     count = 0
-    entries = harscan.Entries(fh, harmodel.DECODER)
+    entries = harscan.Entries(fh, harmodel.DECODER, skip=first - 1)
     name = path.name
     try:
         for count, (entry, escaped) in enumerate(entries, start=1):
