@@ -1,5 +1,5 @@
-"""Decoding problems and schema errors turned into findings: spec location, origin, and the profile
-deviation that explains each (cached per distinct error)."""
+"""Findings built with their spec location, origin and the profile deviation that explains
+each (cached per shape), and a body's decoding problems turned into findings."""
 
 from __future__ import annotations
 
@@ -8,9 +8,7 @@ from typing import Any
 
 from remixcheck.contract.deviations import json_type
 from remixcheck.contract.findings import Finding, Severity, Verdict
-from remixcheck.contract.origins import OBSERVATION
 from remixcheck.contract.profiles import Profile
-from remixcheck.contract.quoting import show
 from remixcheck.contract.spec import (
     CONVENTION,
     PUBLISHED,
@@ -21,16 +19,8 @@ from remixcheck.traffic import jsonsafe
 from remixcheck.validation.locations import Locating
 from remixcheck.validation.schema_errors import (
     EXPLAIN_CACHE_MAX,
-    KEYWORDS,
-    MEMO_MESSAGE_MAX,
     UNSEEN,
-    _escape,
-    best_branch,
-    capped,
-    drop_consequences,
-    error_message,
     excerpt,
-    json_pointer,
 )
 
 
@@ -44,8 +34,8 @@ class CompiledSchema:
 
 
 class Judging(Locating):
-    """Decoding problems and schema errors turned into findings, with their spec location, origin
-    and the profile deviation that explains them. The base of the request and response checks."""
+    """Findings with their spec location, origin and the profile deviation that explains them,
+    and decoding problems turned into findings. `schema_judging` builds on it."""
 
     profile: Profile
     contract: Contract
@@ -126,219 +116,6 @@ class Judging(Locating):
             origin=origin[0],
             why=origin[1],
         )
-
-    # -- schema --------------------------------------------------------------
-
-    def _schema_findings(
-        self, media: MediaType, body: Any, where: str, op: str, status: int | None
-    ) -> list[Finding]:
-        compiled = self._compiled.get(media.schema_pointer) or self._compile(media)
-        # One pass: iter_errors on a valid body costs what is_valid does.
-        pending = compiled.validator.iter_errors(body)
-        first = next(pending, None)
-        declared = compiled.properties
-        extras: tuple[tuple[Any, str], ...] = ()
-        if declared is not None and isinstance(body, dict) and not declared.issuperset(body):
-            extras = tuple((k, json_type(v)) for k, v in body.items() if k not in declared)
-        if first is None and not extras:
-            return []
-        errors = [first, *pending] if first is not None else []
-        # The findings follow from the errors (a message quotes the value, the paths say
-        # where) and the undeclared names' types; a gateway repeats its combination.
-        shape = tuple((e.message, *e.instance_path, None, *e.schema_path) for e in errors)
-        key = (compiled.pointer, where, op, status, shape, extras)
-        found = self._findings_of.get(key)
-        if found is None:
-            found = self._remember(
-                key,
-                self._body_findings(compiled, errors, shape, extras, where, op, status),
-                all(len(s[0]) <= MEMO_MESSAGE_MAX for s in shape)
-                and all(len(str(n)) <= MEMO_MESSAGE_MAX for n, _ in extras),
-            )
-        return list(found)
-
-    def _body_findings(
-        self,
-        compiled: CompiledSchema,
-        errors: list[Any],
-        shape: tuple[tuple[Any, ...], ...],
-        extras: tuple[tuple[Any, str], ...],
-        where: str,
-        op: str,
-        status: int | None,
-    ) -> list[Finding]:
-        """The findings of one combination of schema errors and undeclared names."""
-        memo, out = self._findings_of, []
-        if errors:
-            found: list[Finding] = []
-            for err, err_shape in zip(errors, shape, strict=True):
-                # One error recurs in other combinations: its findings are kept alone too.
-                key = (compiled.pointer, where, op, status, *err_shape)
-                one = memo.get(key)
-                if one is None:
-                    one = self._remember(
-                        key,
-                        self._error_findings(err, where, op, status, compiled),
-                        len(err.message) <= MEMO_MESSAGE_MAX,
-                    )
-                found += one
-            out += drop_consequences(found) if len(found) > 1 else found
-        for name, kind in sorted(extras, key=lambda e: str(e[0])):
-            out.append(self._extra_property(compiled, where, op, status, name, kind))
-        return out
-
-    def _remember(
-        self, key: tuple[Any, ...], findings: list[Finding], keep: bool = True
-    ) -> tuple[Finding, ...]:
-        """Keep the findings of a distinct error: the same error shapes recur across exchanges,
-        and building a finding costs several times what the Rust validator does."""
-        found = tuple(findings)
-        if keep:
-            if len(self._findings_of) > EXPLAIN_CACHE_MAX:
-                self._findings_of.clear()
-            self._findings_of[key] = found
-        return found
-
-    def _extra_property(
-        self,
-        compiled: CompiledSchema,
-        where: str,
-        op: str,
-        status: int | None,
-        key: str,
-        kind: str,
-    ) -> Finding:
-        # OpenAI's schemas are open (no additionalProperties): an undeclared field is
-        # allowed, so it is an observation, which a profile may name as its dialect.
-        request = where == "request"
-        return self._finding(
-            "request.body" if request else "response.extra-property",
-            where,
-            "body",
-            "/" + _escape(str(key)),
-            op,
-            status,
-            f"property {show(key)} is not in the contract (allowed, but a dialect marker)",
-            severity=Severity.INFO,
-            keyword="additionalProperties" if request else "properties",
-            expected=None,
-            actual=kind,
-            spec_location=compiled.pointer + "/properties",
-            origin=OBSERVATION,
-            why="the schema allows other properties; which ones a server adds marks its dialect",
-        )
-
-    def _error_findings(
-        self, err: Any, where: str, op: str, status: int | None, compiled: CompiledSchema
-    ) -> list[Finding]:
-        kind = err.kind
-        name = type(kind).__name__
-        pointer = json_pointer(err.instance_path)
-        location, origin, why = self._locate(tuple(err.schema_path))
-        if origin is None:
-            origin, why = compiled.origin, compiled.why
-        check = f"{where}.body"
-        if name == "AnyOf":
-            nested = best_branch(kind.context, list(err.instance_path))
-            if nested is not None:
-                return [
-                    f for e in nested for f in self._error_findings(e, where, op, status, compiled)
-                ]
-            types = sorted(
-                {
-                    t
-                    for branch in kind.context
-                    for e in branch
-                    if type(e.kind).__name__ == "Type"
-                    for t in e.kind.types
-                }
-            )
-            return [
-                self._finding(
-                    check,
-                    where,
-                    "body",
-                    pointer,
-                    op,
-                    status,
-                    f"{show(err.instance)} is not of type {' or '.join(types) or 'any allowed schema'}",
-                    keyword="type" if types else "anyOf",
-                    expected=types,
-                    actual=err.instance,
-                    spec_location=location,
-                    origin=origin,
-                    why=why,
-                )
-            ]
-        if name == "Required":
-            prop = str(kind.property)
-            return [
-                self._finding(
-                    check,
-                    where,
-                    "body",
-                    f"{pointer.rstrip('/')}/{_escape(prop)}" if pointer else f"/{_escape(prop)}",
-                    op,
-                    status,
-                    f"required property {show(prop)} is missing",
-                    keyword="required",
-                    expected="present",
-                    actual="missing",
-                    spec_location=location,
-                    origin=origin,
-                    why=why,
-                )
-            ]
-        if name == "AdditionalProperties":
-            return [
-                self._finding(
-                    check,
-                    where,
-                    "body",
-                    f"{pointer}/{_escape(str(p))}",
-                    op,
-                    status,
-                    f"property {show(p)} is not allowed here",
-                    keyword="additionalProperties",
-                    expected="no other properties",
-                    actual=p,
-                    spec_location=location,
-                    origin=origin,
-                    why=why,
-                )
-                for p in kind.unexpected
-            ]
-        keyword = KEYWORDS.get(name, name[:1].lower() + name[1:])
-        expected: Any = None
-        actual: Any = err.instance
-        if name == "Type":
-            expected = list(kind.types)
-        elif name == "Enum":
-            expected = list(kind.options)
-        elif name == "Constant":
-            expected = kind.expected_value
-        elif name in ("MinLength", "MaxLength"):
-            expected = kind.limit
-            actual = len(err.instance) if isinstance(err.instance, str) else err.instance
-        elif hasattr(kind, "limit"):
-            expected = kind.limit
-        return [
-            self._finding(
-                check,
-                where,
-                "body",
-                pointer,
-                op,
-                status,
-                error_message(err),
-                keyword=keyword,
-                expected=expected,
-                actual=capped(actual),
-                spec_location=location,
-                origin=origin,
-                why=why,
-            )
-        ]
 
     def _finding(
         self,

@@ -18,9 +18,9 @@ from remixcheck.contract.spec import (
 )
 from remixcheck.traffic import jsonsafe
 from remixcheck.traffic.exchange import Request, media_type
-from remixcheck.validation.judging import Judging
 from remixcheck.validation.routing import Route
 from remixcheck.validation.schema_errors import capped
+from remixcheck.validation.schema_judging import SchemaJudging
 
 if TYPE_CHECKING:
     from python_multipart.multipart import MultipartCallbacks
@@ -31,7 +31,7 @@ JSON = "application/json"
 MULTIPART = "multipart/form-data"
 
 
-class RequestChecks(Judging):
+class RequestChecks(SchemaJudging):
     """A request judged: path id format, content type, body against its schema, profile rules."""
 
     # -- requests ------------------------------------------------------------

@@ -18,9 +18,9 @@ from remixcheck.contract.spec import (
 )
 from remixcheck.traffic import jsonsafe
 from remixcheck.traffic.exchange import media_type
-from remixcheck.validation.judging import Judging
 from remixcheck.validation.requests import JSON
 from remixcheck.validation.schema_errors import capped
+from remixcheck.validation.schema_judging import SchemaJudging
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +35,7 @@ class _Expected:
     media: MediaType | None  # None: no body to judge
 
 
-class ResponseChecks(Judging):
+class ResponseChecks(SchemaJudging):
     """A response judged: status declared, headers, media type, body against its schema."""
 
     _expected: dict[tuple[str, int, str | None], _Expected]
