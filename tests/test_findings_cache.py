@@ -7,8 +7,10 @@ one dimension, and a seeded stream mixes them all."""
 
 from __future__ import annotations
 
+import gc
 import json
 import random
+import tracemalloc
 from typing import Any
 
 import pytest
@@ -66,6 +68,10 @@ PAIRS: dict[str, tuple[Case, Case]] = {
     "value quoted by the message": (
         _case(video(size="1920x1080")),
         _case(video(size="640x480")),
+    ),
+    "value a const error does not quote": (  # its message: '"video" was expected'
+        _case(video(object="videos")),
+        _case(video(object="vid")),
     ),
     "no body after one": (
         _case(video(progress=37.5)),
@@ -136,3 +142,38 @@ def test_a_stream_of_recurring_deviations_is_judged_as_each_alone(vendor: str) -
     assert sum(1 for f in fresh.values() if f) > 60, "most cases must have findings"
     for case in stream:
         assert _judge(warm, case) == fresh[id(case)]
+
+
+@pytest.mark.parametrize(
+    ("names", "responses"),
+    [("new in every response", 400), ("a new subset of a few hundred", 1200)],
+)
+def test_what_is_kept_stays_bounded_whatever_the_server_sends(names: str, responses: int) -> None:
+    """Bodies with hundreds of undeclared names (a hostile or broken server): the findings
+    kept weigh by what they hold, so memory stays flat."""
+    validator = Validator(profiles.load("openai"))
+    op = validator.contract.operation("GetVideo")
+    rng = random.Random(7)
+
+    def judge(first: int, count: int) -> None:
+        for i in range(first, first + count):
+            if names == "new in every response":
+                extra = {f"x{i}_{k}": k for k in range(200)}
+            else:
+                extra = {f"p{k}": k for k in sorted(rng.sample(range(400), 200))}
+            body = video(**extra)
+            findings = validator.check_response(op, 200, JSON, json.dumps(body).encode())
+            assert len(findings) == 200
+
+    judge(0, 50)  # the caches and the interpreter settle
+    gc.collect()
+    tracemalloc.start()
+    try:
+        judge(50, responses)
+        gc.collect()
+        kept, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # Kept for every body, that is ~50 MB of findings (new names) or ~27 MB of combinations
+    # (subsets); bounded, under 10 MB.
+    assert kept < 15_000_000, f"{kept / 1e6:.0f} MB kept after {responses} responses"

@@ -320,9 +320,13 @@ def _big_har(path: Path, entries: int, *, cut: float | None = None, seed: int = 
     # inside an entry, which only decoding the text up to it tells from an entry's end.
     for i in range(9, entries, 71):
         har["log"]["entries"][i]["_pages"] = [{"id": 1}, {"startedDateTime": "x"}]
+    # An integer past Python's 4,300 digits: JSON all the same, which msgspec counts and
+    # Python's scanner could not read (it ended the file with a traceback).
+    for i in range(11, entries, 131):
+        har["log"]["entries"][i]["time"] = "__BIG__"
     for i in range(3, entries, 97):
         har["log"]["entries"][i] = {"request": 5}  # unreadable entries across the ranges
-    text = json.dumps(har, indent=1)
+    text = json.dumps(har, indent=1).replace('"__BIG__"', "1" * 5000)
     path.write_text(text if cut is None else text[: int(len(text) * cut)], encoding="utf-8")
     return path
 

@@ -27,7 +27,18 @@ _BLANK = re.compile(r"[ \t\r\n]*")
 # A surrogate escape may be a lone one, which the decoder keeps as is: such entries are
 # decoded again by jsonsafe, which replaces it.
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
-_SCANNER = json.JSONDecoder()
+
+
+def _int(literal: str) -> int | float:
+    # An integer past Python's digit limit (4,300) is still JSON: it reads as a float (inf),
+    # which a HAR field then refuses, instead of a ValueError that would end the file there.
+    try:
+        return int(literal)
+    except ValueError:
+        return float(literal)
+
+
+_SCANNER = json.JSONDecoder(parse_int=_int)
 _MSGSPEC = msgspec.json.Decoder()
 _RAW = msgspec.json.Decoder(msgspec.Raw)  # checks a value's JSON, builds nothing
 _NOT_JSON = object()
@@ -108,6 +119,8 @@ class Text:
                 raise Malformed(exc.msg) from None
             except RecursionError:
                 raise TooDeep("nested deeper than the JSON decoder allows") from None
+            except ValueError as exc:  # anything else the decoder refuses: never a traceback
+                raise Malformed(str(exc).splitlines()[0][:200]) from None
             if end == len(self.buf) and self._more():
                 continue  # a number at the end of the text may go on in the next chunk
             self.pos = end

@@ -34,7 +34,7 @@ def plan(paths: Sequence[Path], jobs: int) -> list[Piece]:
     size = max(MIN_PIECE, sum(sizes) // max(1, jobs * PIECES_PER_JOB))
     share = max(1, sum(sizes) // max(1, jobs))
     # A HAR larger than a job's share is cut into ranges of entries, as many as the shares
-    # it holds (each range decodes the entries before it to count them, so no more).
+    # it holds (each range counts the entries before it, so no more).
     return [
         piece
         for path, bytes_ in zip(paths, sizes, strict=True)

@@ -28,6 +28,8 @@ class SchemaJudging(Judging):
     """Schema errors and undeclared names turned into findings. The base of the request and
     response checks."""
 
+    _findings_weight: int  # what _findings_of holds, in errors and names
+
     def _schema_findings(
         self, media: MediaType, body: Any, where: str, op: str, status: int | None
     ) -> list[Finding]:
@@ -45,7 +47,7 @@ class SchemaJudging(Judging):
         errors = [first, *pending] if first is not None else []
         # The findings follow from the errors (a message quotes the value, the paths say
         # where) and the undeclared names' types; a gateway repeats its combination.
-        shape = tuple([(e.message, *e.instance_path, None, *e.schema_path) for e in errors])
+        shape = tuple([_shape(e) for e in errors])
         key = (compiled.pointer, where, op, status, shape, extras)
         found = self._findings_of.get(key)
         if found is None:
@@ -54,6 +56,9 @@ class SchemaJudging(Judging):
                 self._body_findings(compiled, errors, shape, body, extras, where, op, status),
                 all(len(s[0]) <= MEMO_MESSAGE_MAX for s in shape)
                 and all(len(str(n)) <= MEMO_MESSAGE_MAX for n, _ in extras),
+                # A body with hundreds of undeclared names weighs as much as hundreds of
+                # bodies with one: what is kept stays bounded whatever a server sends.
+                weight=1 + len(shape) + len(extras),
             )
         return list(found)
 
@@ -86,19 +91,29 @@ class SchemaJudging(Judging):
             out += drop_consequences(found) if len(found) > 1 else found
         for name in sorted((name for name, _ in extras), key=str):
             kind = json_type(body[name])
-            out.append(self._extra_property(compiled, where, op, status, name, kind))
+            key = (compiled.pointer, where, op, status, name, kind)
+            one = memo.get(key)
+            if one is None:
+                one = self._remember(
+                    key,
+                    [self._extra_property(compiled, where, op, status, name, kind)],
+                    len(str(name)) <= MEMO_MESSAGE_MAX,
+                )
+            out += one
         return out
 
     def _remember(
-        self, key: tuple[Any, ...], findings: list[Finding], keep: bool = True
+        self, key: tuple[Any, ...], findings: list[Finding], keep: bool = True, weight: int = 1
     ) -> tuple[Finding, ...]:
-        """Keep the findings of a distinct error: the same error shapes recur across exchanges,
-        and building a finding costs several times what the Rust validator does."""
+        """Keep the findings of a distinct error or combination: the same ones recur across
+        exchanges, and building a finding costs several times what the Rust validator does."""
         found = tuple(findings)
         if keep:
-            if len(self._findings_of) > EXPLAIN_CACHE_MAX:
+            if self._findings_weight + weight > EXPLAIN_CACHE_MAX:
                 self._findings_of.clear()
+                self._findings_weight = 0
             self._findings_of[key] = found
+            self._findings_weight += weight
         return found
 
     def _extra_property(
@@ -241,3 +256,13 @@ class SchemaJudging(Judging):
                 why=why,
             )
         ]
+
+
+def _shape(err: Any) -> tuple[Any, ...]:
+    """What an error's findings follow from: its message, which quotes the value found and
+    the keyword's terms, and its paths. A const error's message names only the value
+    expected ('"video" was expected'), so the value found is added to it."""
+    path = err.schema_path
+    if path and path[-1] == "const":
+        return (f"{err.message} | {show(err.instance)}", *err.instance_path, None, *path)
+    return (err.message, *err.instance_path, None, *path)

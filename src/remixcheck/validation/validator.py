@@ -49,6 +49,7 @@ class Validator(RequestChecks, ResponseChecks, Routing):
         self._locations: dict[tuple[Any, ...], tuple[str, str | None, str | None]] = {}
         self._explained: dict[tuple[Any, ...], Any] = {}
         self._findings_of: dict[tuple[Any, ...], tuple[Finding, ...]] = {}
+        self._findings_weight = 0
         for media in self.contract.iter_media_types():
             self._compile(media)
         self._routes = [(op.method, op.segments, op) for op in self.contract.operations]
