@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import jsonschema_rs
+
 from remixcheck.contract.deviations import json_type
 from remixcheck.contract.findings import Finding, Severity
 from remixcheck.contract.origins import OBSERVATION
@@ -22,6 +24,8 @@ from remixcheck.validation.schema_errors import (
     error_message,
     json_pointer,
 )
+
+_CONSTANT = jsonschema_rs.ValidationErrorKind.Constant
 
 
 class SchemaJudging(Judging):
@@ -47,7 +51,14 @@ class SchemaJudging(Judging):
         errors = [first, *pending] if first is not None else []
         # The findings follow from the errors (a message quotes the value, the paths say
         # where) and the undeclared names' types; a gateway repeats its combination.
-        shape = tuple([_shape(e) for e in errors])
+        shape = tuple(
+            [
+                (e.message, *e.instance_path, None, *e.schema_path)
+                if type(e.kind) is not _CONSTANT
+                else _const_shape(e)
+                for e in errors
+            ]
+        )
         key = (compiled.pointer, where, op, status, shape, extras)
         found = self._findings_of.get(key)
         if found is None:
@@ -258,11 +269,9 @@ class SchemaJudging(Judging):
         ]
 
 
-def _shape(err: Any) -> tuple[Any, ...]:
-    """What an error's findings follow from: its message, which quotes the value found and
-    the keyword's terms, and its paths. A const error's message names only the value
+def _const_shape(err: Any) -> tuple[Any, ...]:
+    """An error's findings follow from its message, which quotes the value found and the
+    keyword's terms, and its paths; but a const error's message names only the value
     expected ('"video" was expected'), so the value found is added to it."""
-    path = err.schema_path
-    if path and path[-1] == "const":
-        return (f"{err.message} | {show(err.instance)}", *err.instance_path, None, *path)
-    return (err.message, *err.instance_path, None, *path)
+    message = f"{err.message} | {show(err.instance)}"
+    return (message, *err.instance_path, None, *err.schema_path)
