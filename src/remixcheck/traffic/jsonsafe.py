@@ -43,7 +43,7 @@ _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _FAST = msgspec.json.Decoder()
 _ENCODE = msgspec.json.Encoder().encode
-_MISS = NOT_CLEAN = object()
+NOT_CLEAN = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,12 +129,6 @@ def _hooks() -> _Hooks:
     return hooks
 
 
-def clean(data: bytes | bytearray | memoryview | str) -> Any:
-    """The value when the body is clean JSON that msgspec reads at once, else NOT_CLEAN (then
-    `loads` says what is wrong). For a caller on a hot path: no Decoded is built."""
-    return _fast(data, DEFAULT_MAX_DEPTH)
-
-
 def loads(
     data: bytes | bytearray | memoryview | str,
     *,
@@ -146,8 +140,8 @@ def loads(
     duplicates=False is for callers that read only the value and fatal problems (a record of
     a capture): a duplicate key may then go unreported, which saves counting the keys.
     """
-    fast = _fast(data, max_depth, duplicates)
-    return Decoded(fast) if fast is not _MISS else careful(data, max_depth=max_depth)
+    fast = clean(data, max_depth, duplicates)
+    return Decoded(fast) if fast is not NOT_CLEAN else careful(data, max_depth=max_depth)
 
 
 def careful(
@@ -189,10 +183,14 @@ def careful(
     return Decoded(value, tuple(problems))
 
 
-def _fast(
-    data: bytes | bytearray | memoryview | str, max_depth: int, duplicates: bool = True
+def clean(
+    data: bytes | bytearray | memoryview | str,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+    duplicates: bool = True,
 ) -> Any:
-    """The value when msgspec reads it and no duplicate key can hide in it, else _MISS.
+    """The value when the body is clean JSON that msgspec reads at once and no duplicate key
+    can hide in it, else NOT_CLEAN (then `loads` says what is wrong). For a caller on a hot
+    path: no Decoded is built.
 
     msgspec refuses invalid UTF-8, a BOM, lone surrogates, NaN, Infinity and numbers that
     overflow to one; nesting is kept below max_depth by counting brackets first.
@@ -200,19 +198,19 @@ def _fast(
     if type(data) is bytes:
         opens = data.count(b"{")
         if opens + data.count(b"[") > max_depth:
-            return _MISS
+            return NOT_CLEAN
         colon = b":"
     elif isinstance(data, str):
         opens = data.count("{")
         if opens + data.count("[") > max_depth:
-            return _MISS
+            return NOT_CLEAN
         colon = ":"  # type: ignore[assignment]
     else:
-        return _fast(bytes(data), max_depth, duplicates)
+        return clean(bytes(data), max_depth, duplicates)
     try:
         value = _FAST.decode(data)
     except (msgspec.DecodeError, ValueError, RecursionError, UnicodeError):
-        return _MISS
+        return NOT_CLEAN
     if not opens or not duplicates:
         return value
     colons = data.count(colon)  # type: ignore[arg-type]
@@ -223,12 +221,12 @@ def _fast(
     # duplicate dropped. So the counts are equal exactly when no key was written twice,
     # unless a string spells a colon as an escape (\u003a): that text takes the careful path.
     if (b"\\u003" if isinstance(data, bytes) else "\\u003") in data:  # type: ignore[operator]
-        return _MISS
+        return NOT_CLEAN
     try:
         again = _ENCODE(value).count(b":")
     except (OverflowError, TypeError, ValueError):
-        return _MISS
-    return value if colons == again else _MISS
+        return NOT_CLEAN
+    return value if colons == again else NOT_CLEAN
 
 
 def decode(

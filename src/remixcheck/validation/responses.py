@@ -18,6 +18,7 @@ from remixcheck.contract.spec import (
 )
 from remixcheck.traffic import jsonsafe
 from remixcheck.traffic.exchange import media_type
+from remixcheck.validation.judging import CompiledSchema
 from remixcheck.validation.requests import JSON
 from remixcheck.validation.schema_errors import capped
 from remixcheck.validation.schema_judging import SchemaJudging
@@ -33,6 +34,7 @@ class _Expected:
     head: tuple[Finding, ...]  # the status and content-type findings
     spec: ResponseSpec | None
     media: MediaType | None  # None: no body to judge
+    compiled: CompiledSchema | None  # the media type's schema
 
 
 class ResponseChecks(SchemaJudging):
@@ -54,9 +56,9 @@ class ResponseChecks(SchemaJudging):
     ) -> list[Finding]:
         key = (operation.operation_id, status, headers.get("content-type"))
         expected = self._expected.get(key) or self._expect(operation, status, headers, key)
-        spec, media = expected.spec, expected.media
+        spec, media, compiled = expected.spec, expected.media, expected.compiled
         out = list(expected.head) if expected.head else []
-        if spec is None or media is None:
+        if spec is None or media is None or compiled is None:
             return out
         if spec.status_key == "429":
             retry_after = headers.get("retry-after")
@@ -65,7 +67,7 @@ class ResponseChecks(SchemaJudging):
         if raw and not truncated and body:
             value = jsonsafe.clean(body)
             if value is not jsonsafe.NOT_CLEAN:  # the common case: no Decoded is built
-                found = self._schema_findings(media, value, "response", key[0], status)
+                found = self._compiled_findings(compiled, value, "response", key[0], status)
                 return out + found if out else found
         found = self._response_body_findings(
             media, spec, key[0], status, body, raw=raw, truncated=truncated
@@ -97,13 +99,13 @@ class ResponseChecks(SchemaJudging):
                 origin=CONVENTION if status >= 300 else PUBLISHED,
                 why=WHY_STATUSES if status >= 300 else None,
             )
-            return self._keep(key, _Expected((finding,), None, None))
+            return self._keep(key, _Expected((finding,), None, None, None))
         if not spec.content:
-            return self._keep(key, _Expected((), spec, None))
+            return self._keep(key, _Expected((), spec, None, None))
         ctype = media_type(headers)
         media = spec.content.get(ctype or "")
         if media is not None:
-            return self._keep(key, _Expected((), spec, media))
+            return self._keep(key, _Expected((), spec, media, self._compiled_for(media)))
         finding = self._finding(
             "response.content-type",
             "response",
@@ -119,7 +121,9 @@ class ResponseChecks(SchemaJudging):
             why=spec.why,
         )
         # Still judge the body when it is JSON in disguise (text/plain JSON is common).
-        return self._keep(key, _Expected((finding,), spec, spec.content.get(JSON)))
+        media = spec.content.get(JSON)
+        compiled = self._compiled_for(media) if media is not None else None
+        return self._keep(key, _Expected((finding,), spec, media, compiled))
 
     def _keep(self, key: tuple[str, int, str | None], expected: _Expected) -> _Expected:
         # Content-type values come from the server: keep only the first few distinct ones.

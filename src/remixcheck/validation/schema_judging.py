@@ -37,7 +37,14 @@ class SchemaJudging(Judging):
     def _schema_findings(
         self, media: MediaType, body: Any, where: str, op: str, status: int | None
     ) -> list[Finding]:
-        compiled = self._compiled.get(media.schema_pointer) or self._compile(media)
+        return self._compiled_findings(self._compiled_for(media), body, where, op, status)
+
+    def _compiled_for(self, media: MediaType) -> CompiledSchema:
+        return self._compiled.get(media.schema_pointer) or self._compile(media)
+
+    def _compiled_findings(
+        self, compiled: CompiledSchema, body: Any, where: str, op: str, status: int | None
+    ) -> list[Finding]:
         # One pass: iter_errors on a valid body costs what is_valid does.
         pending = compiled.validator.iter_errors(body)
         first = next(pending, None)
