@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 from remixcheck.contract.spec import Contract
@@ -14,15 +15,26 @@ from tests.conftest import emulator_target
 PHASES = ("edge", "coverage")
 
 
-def _sent(cache_dir: Path | None, *, seed: int = 1) -> list[tuple[str, str, bytes | None]]:
+def _sent(
+    cache_dir: Path | None, *, seed: int = 1, budget: int = 400
+) -> list[tuple[str, str, bytes | None]]:
     with running_emulator("openai", job_seconds=0.3) as emu:
         target = emulator_target(emu, "REMIXCHECK_FUZZ_CACHE_KEY")
-        options = fuzz.FuzzOptions(max_requests=400, seed=seed, phases=PHASES, cache_dir=cache_dir)
+        options = fuzz.FuzzOptions(
+            max_requests=budget, seed=seed, phases=PHASES, cache_dir=cache_dir
+        )
         run = fuzz.run([target], options)
     fuzzed = run.targets[0]
-    # The whole phase ran (the budget is larger than it): that is when it is written.
-    assert fuzzed.meta["stop_reason"] == "generation exhausted"
+    if budget == 400:  # larger than the phase: the whole of it ran
+        assert fuzzed.meta["stop_reason"] == "generation exhausted"
+    else:
+        assert fuzzed.meta["stop_reason"] == f"--max-requests {budget} reached"
     return [(r.method, r.path, r.body) for r in fuzzed.sent]
+
+
+def _kept(tmp_path: Path) -> tuple[bool, int]:
+    data = json.loads(cache_file(tmp_path, Contract.load()).read_text(encoding="utf-8"))
+    return data["complete"], len(data["drafts"])
 
 
 def test_cached_coverage_phase_sends_what_generating_it_sends(tmp_path: Path) -> None:
@@ -41,10 +53,9 @@ def test_cached_coverage_phase_sends_what_generating_it_sends(tmp_path: Path) ->
 
 def test_unreadable_cache_is_generated_again(tmp_path: Path) -> None:
     path = cache_file(tmp_path, Contract.load())
-    path.write_text('[{"origin": "schemathesis-coverage"', encoding="utf-8")
+    path.write_text('{"complete": true, "drafts": [{"origin": "schemathesis-', encoding="utf-8")
     assert _sent(tmp_path) == _sent(None)
-    assert path.read_text(encoding="utf-8").startswith("[{")
-    assert path.read_text(encoding="utf-8").endswith("]")
+    assert _kept(tmp_path)[0] is True
 
 
 def test_another_contract_has_another_cache_file(tmp_path: Path) -> None:
@@ -52,3 +63,21 @@ def test_another_contract_has_another_cache_file(tmp_path: Path) -> None:
     other = dataclasses.replace(contract, sha256="0" * 64)
     assert cache_file(tmp_path, contract) != cache_file(tmp_path, other)
     assert cache_file(tmp_path, contract) == cache_file(tmp_path, Contract.load())
+
+
+def test_a_run_ending_inside_the_phase_keeps_what_it_reached(tmp_path: Path) -> None:
+    """A budget smaller than the phase: the next run of that budget generates nothing, and a
+    larger one sends what generating afresh sends, then keeps the whole phase."""
+    small = _sent(tmp_path, budget=100)
+    complete, reached = _kept(tmp_path)
+    assert not complete
+    assert reached >= 100 - 47  # what the edge cases left, at least
+    stamp = cache_file(tmp_path, Contract.load()).stat().st_mtime_ns
+    assert _sent(tmp_path, budget=100) == small == _sent(None, budget=100)
+    assert cache_file(tmp_path, Contract.load()).stat().st_mtime_ns == stamp
+    assert _sent(tmp_path) == _sent(None)
+    complete, whole = _kept(tmp_path)
+    assert complete
+    assert whole > reached
+    assert _sent(tmp_path, budget=100) == small  # a shorter run reads the whole phase's start
+    assert _kept(tmp_path) == (True, whole)  # and leaves it whole

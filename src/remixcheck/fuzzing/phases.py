@@ -56,22 +56,31 @@ def drafts(
     where the coverage phase is kept once generated (see coverage_cache); `jobs`: processes
     drawing the fuzzing phase (see batches)."""
     from remixcheck.fuzzing import batches
-    from remixcheck.fuzzing.coverage_cache import coverage_drafts
+    from remixcheck.fuzzing.coverage_cache import cached, coverage_drafts
     from remixcheck.fuzzing.edge_cases import edge_cases
 
     ahead = None
+    covered = cached(contract, cache_dir) if COVERAGE in phases else None
     try:
         if FUZZING in phases:
             # The fuzzing phase is planned now, so that -j workers draw while the earlier
             # phases are sent, from a budget every run knows at the start: what the edge
             # cases leave (the coverage phase's share is known only once it is cached).
             edge = sum(1 for _ in edge_cases(profile, ids)) if EDGE in phases else 0
-            fuzzing, ahead = batches.streams(contract, seed, demand.left - edge, jobs)
+            left = demand.left - edge
+            # A cached coverage phase that takes the rest of the budget leaves the workers
+            # nothing to draw: starting them would only slow the run (they build their
+            # strategies while it sends, and it waits for them at its end).
+            workers = jobs if covered is None or left > len(covered.drafts) else 1
+            fuzzing, ahead = batches.streams(contract, seed, left, workers)
         if EDGE in phases:
             yield from edge_cases(profile, ids)
         if COVERAGE in phases:
             yield from coverage_drafts(
-                contract, cache_dir, lambda: _take_turns(_coverage_streams(contract), blocked)
+                contract,
+                cache_dir,
+                lambda: _take_turns(_coverage_streams(contract), blocked),
+                covered,
             )
         if FUZZING in phases:
             if ahead is not None:
