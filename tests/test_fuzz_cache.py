@@ -6,6 +6,8 @@ import dataclasses
 import json
 from pathlib import Path
 
+import pytest
+
 from remixcheck.contract.spec import Contract
 from remixcheck.emulator import running_emulator
 from remixcheck.fuzzing import fuzzer as fuzz
@@ -51,11 +53,29 @@ def test_cached_coverage_phase_sends_what_generating_it_sends(tmp_path: Path) ->
     assert any(body and b"Content-Disposition: form-data" in body for _, _, body in fresh)
 
 
-def test_unreadable_cache_is_generated_again(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"complete": true, "drafts": [{"origin": "schemathesis-',  # cut short
+        '{"complete": true, "drafts": [1]}',
+        '{"complete": true, "drafts": "ab"}',
+        '[{"origin": "schemathesis-coverage"}]',  # format 1
+        "null",
+    ],
+)
+def test_unreadable_cache_is_generated_again(tmp_path: Path, text: str) -> None:
     path = cache_file(tmp_path, Contract.load())
-    path.write_text('{"complete": true, "drafts": [{"origin": "schemathesis-', encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
     assert _sent(tmp_path) == _sent(None)
     assert _kept(tmp_path)[0] is True
+
+
+def test_a_cache_that_cannot_be_replaced_leaves_no_temporary_file(tmp_path: Path) -> None:
+    cache_file(tmp_path, Contract.load()).mkdir()  # the rename fails
+    assert _sent(tmp_path, budget=100) == _sent(None, budget=100)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        cache_file(tmp_path, Contract.load()).name
+    ]
 
 
 def test_another_contract_has_another_cache_file(tmp_path: Path) -> None:

@@ -86,7 +86,7 @@ def _load(path: Path) -> Cached | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         return Cached([_draft(row) for row in data["drafts"]], data["complete"] is True)
-    except (OSError, ValueError, TypeError, KeyError):
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):  # any file but ours
         return None
 
 
@@ -105,6 +105,10 @@ def _store(path: Path, drafts: list[Draft], complete: bool) -> None:
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".coverage-", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump({"complete": complete, "drafts": rows}, out)
-        os.replace(tmp, path)  # readers see the old file or the whole new one
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                json.dump({"complete": complete, "drafts": rows}, out)
+            os.replace(tmp, path)  # readers see the old file or the whole new one
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)  # left only when the write or the rename failed

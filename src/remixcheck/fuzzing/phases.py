@@ -69,8 +69,9 @@ def drafts(
             edge = sum(1 for _ in edge_cases(profile, ids)) if EDGE in phases else 0
             left = demand.left - edge
             # A cached coverage phase that takes the rest of the budget leaves the workers
-            # nothing to draw: starting them would only slow the run (they build their
-            # strategies while it sends, and it waits for them at its end).
+            # next to nothing to draw (only as many cases as it had duplicates): this
+            # process draws those sooner than workers start, and waits for no worker at
+            # its end. The plan, and so every draft, is the same either way.
             workers = jobs if covered is None or left > len(covered.drafts) else 1
             fuzzing, ahead = batches.streams(contract, seed, left, workers)
         if EDGE in phases:
