@@ -5,9 +5,9 @@ schemathesis it yields the same drafts, in the same order, every time (tests hol
 that). Yet generating them costs more than sending them (several milliseconds a case, and
 building its strategies on first use). So a run writes the drafts it reached to the cache
 folder (the user's cache, as Hypothesis keeps its unicode tables there), all of them or
-the first ones when its budget ends inside the phase, and later runs read them back. The file's name carries the contract's
-digest and both tools' versions, so a new contract or a new schemathesis regenerates; an
-unreadable file is ignored and regenerated."""
+the first ones when its budget ends inside the phase, and later runs read them back. The
+file's name carries the contract's digest and both tools' versions, so a new contract or a
+new schemathesis regenerates; an unreadable file is ignored and regenerated."""
 
 from __future__ import annotations
 
