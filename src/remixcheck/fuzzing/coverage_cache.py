@@ -53,13 +53,11 @@ def coverage_drafts(
     contract: Contract,
     cache_dir: Path | None,
     generate: Callable[[], Iterator[Draft]],
-    known: Cached | None = None,
+    known: Cached | None,
 ) -> Iterator[Draft]:
-    """The coverage phase's drafts: what the cache holds (`known`, as `cached` gave it), and
-    past that, generated. A run that ends inside the phase keeps what it reached, so the
-    next run of that budget or less generates nothing."""
-    if known is None:
-        known = cached(contract, cache_dir)
+    """The coverage phase's drafts: what the cache holds (`known`, as `cached` read it when
+    the run started), and past that, generated. A run that ends inside the phase keeps what
+    it reached, so the next run of that budget or less generates nothing."""
     prefix = known.drafts if known is not None else []
     yield from prefix
     if known is not None and known.complete:
@@ -76,10 +74,15 @@ def coverage_drafts(
                 yield draft
         complete = True
     finally:  # also when the run ends inside the phase (the generator is closed)
-        if path is not None and (complete or len(drafts) > len(prefix)):
-            now = _load(path)  # another run may have kept more meanwhile
-            if complete or now is None or (not now.complete and len(now.drafts) < len(drafts)):
-                _store(path, drafts, complete)
+        if path is not None and (complete or (len(drafts) > len(prefix) and _more(path, drafts))):
+            _store(path, drafts, complete)
+
+
+def _more(path: Path, drafts: list[Draft]) -> bool:
+    """Whether a part of the phase holds more than the file now does (another run may have
+    kept more since this one started)."""
+    now = _load(path)
+    return now is None or (not now.complete and len(now.drafts) < len(drafts))
 
 
 def _load(path: Path) -> Cached | None:
