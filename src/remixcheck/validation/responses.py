@@ -105,7 +105,7 @@ class ResponseChecks(SchemaJudging):
         ctype = media_type(headers)
         media = spec.content.get(ctype or "")
         if media is not None:
-            return self._keep(key, _Expected((), spec, media, self._compiled_for(media)))
+            return self._keep(key, _Expected((), spec, media, self._compile(media)))
         finding = self._finding(
             "response.content-type",
             "response",
@@ -122,7 +122,7 @@ class ResponseChecks(SchemaJudging):
         )
         # Still judge the body when it is JSON in disguise (text/plain JSON is common).
         media = spec.content.get(JSON)
-        compiled = self._compiled_for(media) if media is not None else None
+        compiled = self._compile(media) if media is not None else None
         return self._keep(key, _Expected((finding,), spec, media, compiled))
 
     def _keep(self, key: tuple[str, int, str | None], expected: _Expected) -> _Expected:

@@ -37,10 +37,7 @@ class SchemaJudging(Judging):
     def _schema_findings(
         self, media: MediaType, body: Any, where: str, op: str, status: int | None
     ) -> list[Finding]:
-        return self._compiled_findings(self._compiled_for(media), body, where, op, status)
-
-    def _compiled_for(self, media: MediaType) -> CompiledSchema:
-        return self._compiled.get(media.schema_pointer) or self._compile(media)
+        return self._compiled_findings(self._compile(media), body, where, op, status)
 
     def _compiled_findings(
         self, compiled: CompiledSchema, body: Any, where: str, op: str, status: int | None
@@ -172,7 +169,22 @@ class SchemaJudging(Judging):
         location, origin, why = self._locate(tuple(err.schema_path))
         if origin is None:
             origin, why = compiled.origin, compiled.why
-        check = f"{where}.body"
+
+        def found(at: str, message: str, **terms: Any) -> Finding:
+            return self._finding(
+                f"{where}.body",
+                where,
+                "body",
+                at,
+                op,
+                status,
+                message,
+                spec_location=location,
+                origin=origin,
+                why=why,
+                **terms,
+            )
+
         if name == "AnyOf":
             nested = best_branch(kind.context, list(err.instance_path))
             if nested is not None:
@@ -189,57 +201,33 @@ class SchemaJudging(Judging):
                 }
             )
             return [
-                self._finding(
-                    check,
-                    where,
-                    "body",
+                found(
                     pointer,
-                    op,
-                    status,
                     f"{show(err.instance)} is not of type {' or '.join(types) or 'any allowed schema'}",
                     keyword="type" if types else "anyOf",
                     expected=types,
                     actual=err.instance,
-                    spec_location=location,
-                    origin=origin,
-                    why=why,
                 )
             ]
         if name == "Required":
             prop = str(kind.property)
             return [
-                self._finding(
-                    check,
-                    where,
-                    "body",
+                found(
                     f"{pointer.rstrip('/')}/{_escape(prop)}" if pointer else f"/{_escape(prop)}",
-                    op,
-                    status,
                     f"required property {show(prop)} is missing",
                     keyword="required",
                     expected="present",
                     actual="missing",
-                    spec_location=location,
-                    origin=origin,
-                    why=why,
                 )
             ]
         if name == "AdditionalProperties":
             return [
-                self._finding(
-                    check,
-                    where,
-                    "body",
+                found(
                     f"{pointer}/{_escape(str(p))}",
-                    op,
-                    status,
                     f"property {show(p)} is not allowed here",
                     keyword="additionalProperties",
                     expected="no other properties",
                     actual=p,
-                    spec_location=location,
-                    origin=origin,
-                    why=why,
                 )
                 for p in kind.unexpected
             ]
@@ -258,20 +246,12 @@ class SchemaJudging(Judging):
         elif hasattr(kind, "limit"):
             expected = kind.limit
         return [
-            self._finding(
-                check,
-                where,
-                "body",
+            found(
                 pointer,
-                op,
-                status,
                 error_message(err),
                 keyword=keyword,
                 expected=expected,
                 actual=capped(actual),
-                spec_location=location,
-                origin=origin,
-                why=why,
             )
         ]
 
